@@ -1,0 +1,27 @@
+"""blendrank: hybrid retrieval (BM25 + dense, fused, filtered) and reranking for RAG."""
+
+from __future__ import annotations
+
+from blendrank.errors import BlendrankError, InvalidInputError
+from blendrank.types import Chunk, Document, Hit, RerankResult
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BlendrankError",
+    "Chunk",
+    "Document",
+    "Hit",
+    "Index",
+    "InvalidInputError",
+    "RerankResult",
+    "__version__",
+]
+
+
+def __getattr__(name: str):  # lazy: keep `import blendrank` cheap
+    if name == "Index":
+        from blendrank.index.embedded import Index
+
+        return Index
+    raise AttributeError(name)
