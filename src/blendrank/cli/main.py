@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from blendrank.errors import BlendrankError
 
 # (module, command) pairs; a module that is not there yet is simply not offered.
-COMMANDS = ("index", "search", "info", "rerank", "models", "eval", "train", "serve")
+COMMANDS = ("demo", "index", "search", "info", "rerank", "models", "eval", "train", "serve")
 
 
 def build_parser() -> argparse.ArgumentParser:

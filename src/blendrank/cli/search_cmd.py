@@ -1,0 +1,75 @@
+"""``blendrank search DIR QUERY``: hybrid search from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+
+from blendrank.errors import InvalidInputError
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("search", help="search an index")
+    p.add_argument("dir", help="index directory")
+    p.add_argument("query", help="the query text")
+    p.add_argument("--top-k", type=int, default=10, help="results to return (default 10)")
+    p.add_argument("--mode", choices=["hybrid", "bm25", "dense"], default="hybrid")
+    p.add_argument("--fusion", choices=["rrf", "linear", "relative_score", "dbsf"], default="rrf")
+    p.add_argument("--rrf-k", type=int, default=60)
+    p.add_argument("--weights", help='JSON, e.g. \'{"bm25": 0.3, "dense": 0.7}\'')
+    p.add_argument("--filter", help='JSON metadata filter, e.g. \'{"year": {"gte": 2020}}\'')
+    p.add_argument("--per", choices=["chunk", "document"], default="chunk")
+    p.add_argument("--candidates", type=int, default=100, help="first-stage depth (default 100)")
+    p.add_argument("--rerank", metavar="MODEL", help="rerank with this model (see `blendrank rerank`)")
+    p.add_argument("--rerank-candidates", type=int, help="how many fused hits to rerank")
+    p.add_argument("--json", action="store_true", help="print JSON lines, one hit per line")
+    p.set_defaults(func=run)
+
+
+def parse_json_option(name: str, raw: str | None):
+    if raw is None:
+        return None
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise InvalidInputError(f"--{name} is not valid JSON ({exc.msg} at column {exc.colno}): {raw}") from None
+    if not isinstance(value, dict):
+        raise InvalidInputError(f"--{name} must be a JSON object, got {raw}")
+    return value
+
+
+def run(args: argparse.Namespace) -> int:
+    from blendrank.index.embedded import Index
+
+    filter_ = parse_json_option("filter", args.filter)
+    weights = parse_json_option("weights", args.weights)
+    index = Index.open(args.dir)
+    reranker = None
+    if args.rerank:
+        from blendrank.rerank import load_reranker
+
+        reranker = load_reranker(args.rerank)
+    hits = index.search(
+        args.query, args.top_k, filter=filter_, mode=args.mode, fusion=args.fusion,
+        rrf_k=args.rrf_k, weights=weights, per=args.per, candidates=args.candidates,
+        rerank=reranker, rerank_candidates=args.rerank_candidates,
+    )
+    if args.json:
+        for hit in hits:
+            print(json.dumps(hit.to_dict(), ensure_ascii=False))
+        return 0
+    if not hits:
+        print("no results")
+        return 0
+    width = shutil.get_terminal_size((100, 20)).columns
+    for rank, hit in enumerate(hits, 1):
+        parts = " ".join(f"{k}={v:.3f}" for k, v in hit.scores.items())
+        print(f"{rank:>2}. {hit.id}  score={hit.score:.4f}  ({parts})")
+        if hit.title:
+            print(f"    {hit.title[: width - 4]}")
+        snippet = " ".join(hit.text.split())
+        print(f"    {snippet[: width - 4]}")
+        if hit.metadata:
+            print(f"    {json.dumps(hit.metadata, ensure_ascii=False)[: width - 4]}")
+    return 0

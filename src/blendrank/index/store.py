@@ -1,0 +1,205 @@
+"""On-disk layout of an embedded index and its atomic commit protocol.
+
+An index is a directory::
+
+    <dir>/blendrank.json      the manifest: format version, settings, current generation
+    <dir>/LOCK                held (flock) by the one writer
+    <dir>/gen-000007/         every file of generation 7 (chunks, documents, vectors, bm25/)
+
+A commit writes the next generation into a temporary folder, fsyncs it, renames it to
+``gen-NNNNNN`` and only then replaces ``blendrank.json`` (write to a temp file, fsync,
+``os.replace``, fsync the directory). A crash at any moment therefore leaves the manifest
+naming a complete generation: the previous one or the new one. Leftover temporary folders
+and generations older than the previous one are removed by the next writer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from blendrank.errors import (
+    IndexExistsError,
+    IndexFormatError,
+    IndexLockedError,
+    IndexNotFoundError,
+)
+
+FORMAT_NAME = "blendrank-index"
+FORMAT_VERSION = 1
+MANIFEST = "blendrank.json"
+LOCK = "LOCK"
+GEN_PREFIX = "gen-"
+
+
+def _crash_point(name: str) -> None:
+    """Crash-safety tests set BLENDRANK_CRASH_AT to die (like kill -9) at a commit step."""
+    if os.environ.get("BLENDRANK_CRASH_AT") == name:
+        os._exit(137)
+
+
+def generation_name(generation: int) -> str:
+    return f"{GEN_PREFIX}{generation:06d}"
+
+
+def fsync_path(path: Path) -> None:
+    """fsync a file or a directory (so a rename inside it is durable)."""
+    flags = os.O_RDONLY | (os.O_DIRECTORY if path.is_dir() else 0)
+    fd = os.open(path, flags)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_tree(root: Path) -> None:
+    for folder, _dirs, files in os.walk(root):
+        for name in files:
+            fsync_path(Path(folder) / name)
+        fsync_path(Path(folder))
+
+
+def write_json_atomic(path: Path, payload: Any) -> None:
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(payload, fh, ensure_ascii=False, indent=2, sort_keys=True)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    fsync_path(path.parent)
+
+
+def read_manifest(root: Path) -> dict[str, Any]:
+    """The manifest of the index at ``root``, checked for format and version."""
+    if not root.exists():
+        raise IndexNotFoundError(
+            f"no index at {root}: the directory does not exist "
+            "(create one with `blendrank index DIR FILES...` or Index.create)"
+        )
+    path = root / MANIFEST
+    if not path.exists():
+        raise IndexNotFoundError(
+            f"{root} is not a blendrank index: it has no {MANIFEST} "
+            "(create one with `blendrank index DIR FILES...` or Index.create)"
+        )
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise IndexFormatError(f"cannot read {path}: {exc}") from exc
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_NAME:
+        raise IndexFormatError(f"{path} is not a blendrank index manifest")
+    version = manifest.get("format_version")
+    if version != FORMAT_VERSION:
+        raise IndexFormatError(
+            f"index {root} has format version {version}; this blendrank reads version "
+            f"{FORMAT_VERSION}. Rebuild the index with this version "
+            "(`blendrank index NEW_DIR FILES...`) or use the blendrank release that wrote it "
+            f"({manifest.get('written_by', 'unknown')})."
+        )
+    gen_dir = root / generation_name(int(manifest["generation"]))
+    if not gen_dir.is_dir():
+        raise IndexFormatError(
+            f"index {root} is damaged: its manifest names {gen_dir.name}, which is missing"
+        )
+    return manifest
+
+
+class IndexStore:
+    """The directory of one index: manifest I/O, the writer lock, generation folders."""
+
+    def __init__(self, root: str | os.PathLike[str]):
+        self.root = Path(root)
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.root / MANIFEST
+
+    def exists(self) -> bool:
+        return self.manifest_path.exists()
+
+    def read_manifest(self) -> dict[str, Any]:
+        return read_manifest(self.root)
+
+    def generation_dir(self, generation: int) -> Path:
+        return self.root / generation_name(generation)
+
+    def prepare_create(self, exist_ok: bool) -> None:
+        if self.exists() and not exist_ok:
+            raise IndexExistsError(
+                f"an index already exists at {self.root}; open it with Index.open, "
+                "or pass exist_ok=True / choose another directory"
+            )
+        if self.root.exists() and not self.root.is_dir():
+            raise IndexExistsError(f"{self.root} exists and is not a directory")
+        if self.root.is_dir() and not self.exists() and any(self.root.iterdir()):
+            raise IndexExistsError(
+                f"{self.root} is a non-empty directory that is not a blendrank index; "
+                "choose an empty or new directory"
+            )
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    @contextlib.contextmanager
+    def write_lock(self, timeout: float = 10.0) -> Iterator[None]:
+        """Exclusive writer lock (flock on ``LOCK``), released on exit or process death."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.root / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        deadline = time.monotonic() + timeout
+        try:
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise IndexLockedError(
+                            f"index {self.root} is being written by another process "
+                            f"(waited {timeout:.0f}s for its lock); retry when it finishes"
+                        ) from None
+                    time.sleep(0.05)
+            yield
+        finally:
+            os.close(fd)
+
+    def new_generation_dir(self) -> Path:
+        tmp = self.root / f".tmp-{uuid.uuid4().hex}"
+        tmp.mkdir()
+        return tmp
+
+    def commit(self, tmp_dir: Path, manifest: dict[str, Any]) -> None:
+        """Make ``tmp_dir`` the generation named in ``manifest`` (caller holds the lock)."""
+        fsync_tree(tmp_dir)
+        _crash_point("before-rename")
+        final = self.generation_dir(int(manifest["generation"]))
+        if final.exists():  # left by a writer that died after the rename, before the manifest
+            shutil.rmtree(final)
+        os.rename(tmp_dir, final)
+        fsync_path(self.root)
+        _crash_point("before-manifest")
+        write_json_atomic(self.manifest_path, manifest)
+        _crash_point("after-manifest")
+        self.collect_garbage(int(manifest["generation"]))
+
+    def collect_garbage(self, current: int) -> None:
+        """Remove temp folders and generations older than the previous one (kept so that
+        readers that opened it just before the commit keep working)."""
+        for entry in self.root.iterdir():
+            name = entry.name
+            if name.startswith(".tmp-") or (name.startswith(".") and name.endswith(".tmp")):
+                shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink(
+                    missing_ok=True
+                )
+            elif name.startswith(GEN_PREFIX):
+                try:
+                    number = int(name[len(GEN_PREFIX) :])
+                except ValueError:
+                    continue
+                if number < current - 1 or number > current:
+                    shutil.rmtree(entry, ignore_errors=True)
