@@ -1,0 +1,137 @@
+"""Turning one parsed record (a dict from JSON, CSV or front matter) into a Document.
+
+Shared by every reader so that ids, titles and metadata follow the same rules:
+
+- the id is a string, or an integer (made a string); a record may use ``_id`` or ``id``;
+- the text must be a string; the title is a string or absent/None (then ``""``);
+- metadata is flat: nested objects are flattened with dots (``{"a": {"b": 1}}`` ->
+  ``{"a.b": 1}``); values are str, int, float, bool, None, or lists of str/int/float;
+  dates and datetimes become ISO strings (``"2024-05-01"``).
+
+>>> flatten_metadata({"a": {"b": 1}, "when": __import__("datetime").date(2024, 5, 1)}, "f:1")
+{'a.b': 1, 'when': '2024-05-01'}
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from blendrank.errors import IngestError, InvalidInputError
+from blendrank.types import Document
+
+ID_ALIASES = ("_id", "id")
+
+
+@dataclass(frozen=True, slots=True)
+class Fields:
+    """Which record keys hold the id, the text and the title."""
+
+    id: str = "_id"
+    text: str = "text"
+    title: str = "title"
+
+    def __post_init__(self) -> None:
+        names = (self.id, self.text, self.title)
+        if not all(isinstance(n, str) and n for n in names):
+            raise InvalidInputError(
+                f"id_field, text_field and title_field must be non-empty, got {names}"
+            )
+        if len(set(names)) != 3:
+            raise InvalidInputError(
+                f"id_field, text_field and title_field must differ, got {names}"
+            )
+
+    @property
+    def id_keys(self) -> tuple[str, ...]:
+        """Keys tried for the id, in order: ``_id`` and ``id`` are aliases of each other."""
+        if self.id in ID_ALIASES:
+            return (self.id, *(a for a in ID_ALIASES if a != self.id))
+        return (self.id,)
+
+
+def record_to_document(record: dict[str, Any], fields: Fields, where: str) -> Document:
+    """Build a Document from a JSON-like record; ``where`` (``file:line``) prefixes errors.
+
+    A ``metadata`` object and every other key (beyond id, text and title) become metadata.
+    """
+    doc_id = document_id(record, fields, where)
+    text = record.get(fields.text)
+    if text is None and fields.text not in record:
+        raise IngestError(f"{where}: document {doc_id!r} has no {fields.text!r} field")
+    if not isinstance(text, str):
+        raise IngestError(
+            f"{where}: {fields.text!r} of document {doc_id!r} must be a string, "
+            f"got {type(text).__name__}"
+        )
+    title = document_title(record.get(fields.title), fields, where)
+    skip = {*fields.id_keys, fields.text, fields.title}
+    metadata: dict[str, Any] = {}
+    nested = record.get("metadata")
+    if isinstance(nested, dict):
+        skip.add("metadata")
+        _flatten_into(metadata, nested, "", where)
+    rest = {k: v for k, v in record.items() if k not in skip}
+    _flatten_into(metadata, rest, "", where)
+    return Document(id=doc_id, text=text, title=title, metadata=metadata)
+
+
+def document_id(record: dict[str, Any], fields: Fields, where: str) -> str:
+    """The record's id as a string (integers are converted)."""
+    for key in fields.id_keys:
+        if key in record:
+            value = record[key]
+            break
+    else:
+        names = " or ".join(repr(k) for k in fields.id_keys)
+        raise IngestError(f"{where}: record has no id field ({names})")
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if not isinstance(value, str) or not value:
+        raise IngestError(f"{where}: id must be a non-empty string or an integer, got {value!r}")
+    return value
+
+
+def document_title(value: Any, fields: Fields, where: str) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise IngestError(f"{where}: {fields.title!r} must be a string, got {type(value).__name__}")
+    return value
+
+
+def flatten_metadata(values: dict[Any, Any], where: str) -> dict[str, Any]:
+    """A flat copy of ``values`` with validated, JSON-friendly values (see module doc)."""
+    out: dict[str, Any] = {}
+    _flatten_into(out, values, "", where)
+    return out
+
+
+def _flatten_into(out: dict[str, Any], values: dict[Any, Any], prefix: str, where: str) -> None:
+    for key, value in values.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            _flatten_into(out, value, f"{name}.", where)
+            continue
+        if name in out:
+            raise IngestError(f"{where}: metadata key {name!r} appears twice")
+        out[name] = _metadata_value(value, name, where)
+
+
+def _metadata_value(value: Any, name: str, where: str) -> Any:
+    if value is None or isinstance(value, str | bool | int | float):
+        return value
+    if isinstance(value, dt.date):  # datetime is a date too
+        return value.isoformat()
+    if isinstance(value, list):
+        items = [v.isoformat() if isinstance(v, dt.date) else v for v in value]
+        if all(isinstance(v, str | int | float) and not isinstance(v, bool) for v in items):
+            return items
+        raise IngestError(
+            f"{where}: metadata {name!r} must be a list of strings or numbers, got {value!r}"
+        )
+    raise IngestError(
+        f"{where}: metadata {name!r} has unsupported type {type(value).__name__}; "
+        "use a string, number, boolean, null or a list of strings/numbers"
+    )
