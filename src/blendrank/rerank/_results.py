@@ -1,0 +1,90 @@
+"""Shared plumbing for rerankers that already hold their scores (precomputed vectors,
+first-stage scores on hits): validation and result objects built the way
+:meth:`Reranker.rerank` builds them, so every path returns the same shapes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from blendrank.errors import InvalidInputError
+from blendrank.rerank.base import (
+    DocumentLike,
+    RerankResults,
+    document_fields,
+    ranked_order,
+    validate_query,
+    validate_top_k,
+)
+from blendrank.types import Hit, RerankResult
+
+Fields = list[tuple[str, str | None, dict[str, Any]]]
+
+
+def checked_fields(query: str, documents: Sequence[DocumentLike]) -> tuple[str, Fields]:
+    """Validate ``query`` and ``documents`` exactly as ``Reranker.rerank`` does."""
+    query = validate_query(query)
+    if isinstance(documents, (str, bytes)) or not isinstance(documents, Sequence):
+        raise InvalidInputError("documents must be a list of strings, Documents or Hits")
+    if len(documents) == 0:
+        raise InvalidInputError("documents is empty; pass at least one document to rerank")
+    return query, [document_fields(d, i) for i, d in enumerate(documents)]
+
+
+def results_from_scores(
+    fields: Fields, scores: np.ndarray, top_k: int | None, info: dict[str, Any]
+) -> RerankResults:
+    """Sorted :class:`RerankResults` of ``fields`` by ``scores`` (ties by input position)."""
+    k = validate_top_k(top_k, len(fields))
+    scores = np.asarray(scores, dtype=np.float32)
+    results = [
+        RerankResult(
+            text=fields[i][0],
+            score=float(scores[i]),
+            index=int(i),
+            id=fields[i][1],
+            metadata=fields[i][2],
+        )
+        for i in ranked_order(scores)[:k]
+    ]
+    return RerankResults(results, info)
+
+
+def hits_from_scores(
+    hits: Sequence[Hit], scores: np.ndarray, top_k: int | None, key: str | None = "rerank"
+) -> list[Hit]:
+    """``hits`` re-sorted by ``scores``; ``score`` becomes the new score and, when ``key``
+    is set, ``scores[key]``/``ranks[key]`` record it (as ``Reranker.rerank_hits`` does)."""
+    k = validate_top_k(min(top_k or len(hits), len(hits)), len(hits))
+    scores = np.asarray(scores, dtype=np.float32)
+    out = []
+    for rank, i in enumerate(ranked_order(scores)[:k], start=1):
+        hit, value = hits[int(i)], float(scores[i])
+        if key is None:
+            out.append(replace(hit, score=value))
+        else:
+            out.append(
+                replace(
+                    hit,
+                    score=value,
+                    scores={**hit.scores, key: value},
+                    ranks={**hit.ranks, key: rank},
+                )
+            )
+    return out
+
+
+def hit_scores(hits: Sequence[Hit], key: str | None) -> np.ndarray | None:
+    """Each hit's ``scores[key]`` (or ``score`` when ``key`` is None); None if any lacks it."""
+    values = []
+    for hit in hits:
+        if not isinstance(hit, Hit):
+            return None
+        value = hit.score if key is None else hit.scores.get(key)
+        if value is None or not np.isfinite(value):
+            return None
+        values.append(float(value))
+    return np.asarray(values, dtype=np.float64)

@@ -1,0 +1,180 @@
+"""Selective reranking: skip the (slow) reranker when the first stage is already sure.
+
+The rule, on the first-stage scores of the candidates (``Hit.score``, or
+``Hit.scores[first_stage]``, or a mapping's ``"score"``, or ``first_stage_scores=``):
+
+1. one candidate -> skip (nothing to reorder);
+2. fewer than 3 candidates, or no first-stage scores -> rerank (with 2 scores the
+   normalised gap is always the same number, so it says nothing);
+3. otherwise normalise the scores (min-max by default) and take
+   ``gap = norm(top-1) - norm(top-2)``; skip when ``gap >= margin``, else rerank.
+
+With min-max, ``gap = (s1 - s2) / (s1 - s_min)``: the share of the whole score range
+that separates the leader from the runner-up. ``margin=0.5`` (default) skips only when
+the leader is further from #2 than #2 is from the last candidate.
+
+When skipped, results come in first-stage order with first-stage scores (hits get no
+``"rerank"`` entry); otherwise ``base`` runs as usual. ``info["skipped"]``,
+``info["reason"]`` and ``info["gap"]`` say what happened (``last_info()`` after
+:meth:`rerank_hits`). Scores of skipped and reranked calls are on different scales.
+
+>>> rf = SelectiveReranker(CrossEncoderReranker("..."), margin=0.5)     # doctest: +SKIP
+>>> rf.rerank_hits("query", index.search("query"), top_k=5)             # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from blendrank.errors import InvalidInputError
+from blendrank.fuse.normalize import Normalization, normalize
+from blendrank.rerank._composite import (
+    CompositeReranker,
+    check_normalization,
+    check_real,
+    check_reranker,
+)
+from blendrank.rerank._results import (
+    checked_fields,
+    hit_scores,
+    hits_from_scores,
+    results_from_scores,
+)
+from blendrank.rerank.base import DocumentLike, Reranker, RerankResults, ranked_order
+from blendrank.types import Hit
+
+MIN_CANDIDATES_FOR_GAP = 3
+
+
+def first_stage_decision(
+    scores: np.ndarray | None, margin: float, normalization: Normalization = "minmax"
+) -> tuple[bool, str, float | None]:
+    """``(skip, reason, gap)`` by the rule in the module docstring. Pure.
+
+    >>> first_stage_decision(np.array([10.0, 4.0, 2.0, 0.0]), 0.5)
+    (True, 'first-stage top-1 leads top-2 by 0.6 >= margin 0.5 (minmax)', 0.6)
+    """
+    if scores is None:
+        return False, "no first-stage scores on the input", None
+    if len(scores) == 1:
+        return True, "one candidate: nothing to reorder", None
+    if len(scores) < MIN_CANDIDATES_FOR_GAP:
+        return False, f"fewer than {MIN_CANDIDATES_FOR_GAP} candidates to judge the gap", None
+    norm = normalize(scores, normalization)
+    best, second = (float(norm[i]) for i in ranked_order(norm)[:2])
+    gap = round(best - second, 6)
+    if gap >= margin:
+        return (
+            True,
+            f"first-stage top-1 leads top-2 by {gap:g} >= margin {margin:g} ({normalization})",
+            gap,
+        )
+    return False, f"first-stage gap {gap:g} < margin {margin:g} ({normalization})", gap
+
+
+class SelectiveReranker(CompositeReranker):
+    """Run ``base`` only when the first stage's top-1 is not decisive (module docstring).
+
+    ``first_stage``: which first-stage score of a Hit to judge (None = ``Hit.score``,
+    e.g. the fused score; or ``"dense"``, ``"bm25"``...).
+    """
+
+    def __init__(
+        self,
+        base: Reranker,
+        margin: float = 0.5,
+        *,
+        first_stage: str | None = None,
+        normalization: Normalization = "minmax",
+    ) -> None:
+        super().__init__()
+        self.base = check_reranker(base, "base")
+        self.margin = check_real(margin, "margin")
+        if self.margin < 0:
+            raise InvalidInputError(f"margin must be >= 0, got {margin}")
+        self.first_stage = first_stage
+        self.normalization = check_normalization(normalization)
+        self.name = f"selective({self.base.name},margin={self.margin:g})"
+
+    @property
+    def fingerprint(self) -> str:
+        return f"selective:{self.margin}:{self.first_stage}:{self.base.fingerprint}"
+
+    def config(self) -> dict[str, Any]:
+        return {
+            "type": type(self).__name__,
+            "base": self.base.config(),
+            "margin": self.margin,
+            "first_stage": self.first_stage,
+            "normalization": self.normalization,
+        }
+
+    def score(self, query: str, texts: Sequence[str]) -> np.ndarray:
+        """Always the base model's scores (the skip rule needs first-stage scores)."""
+        scores = self.inner_scores(self.base, query, texts)
+        self._info = self.base.last_info()
+        return scores
+
+    def rerank(
+        self,
+        query: str,
+        documents: Sequence[DocumentLike],
+        top_k: int | None = None,
+        *,
+        first_stage_scores: Sequence[float] | None = None,
+    ) -> RerankResults:
+        """Rerank, or return the first-stage order when it is decisive."""
+        query, fields = checked_fields(query, documents)
+        scores = self._first_stage(documents, first_stage_scores)
+        skip, reason, gap = first_stage_decision(scores, self.margin, self.normalization)
+        self._info = {"skipped": skip, "reason": reason, "gap": gap}
+        if skip and scores is not None:
+            info = {"reranker": self.name, "documents": len(fields), "cache_hits": 0}
+            return results_from_scores(fields, scores, top_k, {**info, **self._info})
+        ranked = self.base.rerank(query, documents, top_k)
+        ranked.info.update(self._info)
+        return ranked
+
+    def __call__(
+        self,
+        query: str,
+        documents: Sequence[DocumentLike],
+        top_k: int | None = None,
+        *,
+        first_stage_scores: Sequence[float] | None = None,
+    ) -> RerankResults:
+        return self.rerank(query, documents, top_k, first_stage_scores=first_stage_scores)
+
+    def rerank_hits(self, query: str, hits: Sequence[Hit], top_k: int | None = None) -> list[Hit]:
+        if not hits:
+            return []
+        checked_fields(query, hits)
+        scores = self._first_stage(hits, None)
+        skip, reason, gap = first_stage_decision(scores, self.margin, self.normalization)
+        self._info = {"skipped": skip, "reason": reason, "gap": gap}
+        if skip and scores is not None:
+            return hits_from_scores(hits, scores, top_k, key=None)
+        return self.base.rerank_hits(query, hits, top_k)
+
+    def _first_stage(
+        self, documents: Sequence[DocumentLike], given: Sequence[float] | None
+    ) -> np.ndarray | None:
+        if given is not None:
+            values = np.asarray(given, dtype=np.float64)
+            if values.shape != (len(documents),) or not np.isfinite(values).all():
+                raise InvalidInputError(
+                    f"first_stage_scores must be {len(documents)} finite numbers, one per "
+                    f"document; got shape {values.shape}"
+                )
+            return values
+        if all(isinstance(d, Hit) for d in documents):
+            return hit_scores(documents, self.first_stage)  # type: ignore[arg-type]
+        if self.first_stage is None and all(isinstance(d, Mapping) for d in documents):
+            raw = [d.get("score") for d in documents]  # type: ignore[union-attr]
+            if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in raw):
+                values = np.asarray(raw, dtype=np.float64)
+                return values if np.isfinite(values).all() else None
+        return None
