@@ -202,3 +202,18 @@ def test_empty_index_returns_nothing(tmp_path: Path) -> None:
     index = Index.create(tmp_path / "idx")
     assert index.search("anything") == []
     assert index.search("anything", filter={"some_field": 1}) == []
+
+
+def test_bi_encoder_rerank_reuses_the_stored_chunk_vectors(kb_index: Index) -> None:
+    import numpy as np
+
+    from blendrank.rerank import BiEncoderReranker
+
+    reranker = BiEncoderReranker(kb_index.embedder)
+    hits = kb_index.search("restore a backup", top_k=5, rerank=reranker, rerank_candidates=10)
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    # stored vectors embed "title\nchunk"; re-embedding hit.text (no title) would differ
+    q = kb_index.embedder.embed_queries(["restore a backup"])[0]
+    stored = kb_index.chunk_vectors([h.chunk_id for h in hits]) @ q
+    np.testing.assert_allclose([h.scores["rerank"] for h in hits], stored, atol=1e-5)
+    assert all("fused" in h.scores for h in hits)

@@ -129,7 +129,8 @@ class Index:
         bm25 = BM25Retriever.load(folder / "bm25")
         dense = DenseRetriever.load(folder, self.ann_config) if self._embedder_config else None
         self._searcher = HybridSearcher(
-            self._state, bm25, dense, PhraseMatcher(self.title_in_chunks), self.analyzer
+            self._state, bm25, dense, PhraseMatcher(self.title_in_chunks), self.analyzer,
+            self._index_fingerprint,
         )
         self._metadata = None
 
@@ -147,6 +148,9 @@ class Index:
 
             self._embedder = embedder_from_config(self._embedder_config)
         return self._embedder
+
+    def _index_fingerprint(self) -> str | None:
+        return None if self.embedder is None else self.embedder.fingerprint
 
     @property
     def settings(self) -> dict[str, Any]:
@@ -262,7 +266,8 @@ class Index:
             self._manifest = manifest
             self._state = state
             self._searcher = HybridSearcher(
-                state, bm25, dense, PhraseMatcher(self.title_in_chunks), self.analyzer
+                state, bm25, dense, PhraseMatcher(self.title_in_chunks), self.analyzer,
+                self._index_fingerprint,
             )
             self._metadata = None
         return plan.counts

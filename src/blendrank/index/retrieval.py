@@ -3,6 +3,7 @@ retrievers (BM25, dense; same mask) -> fusion -> hits (per chunk or per document
 
 from __future__ import annotations
 
+import inspect
 import time
 from dataclasses import dataclass
 
@@ -32,12 +33,14 @@ class HybridSearcher:
         dense: DenseRetriever | None,
         phrase: PhraseMatcher,
         analyzer,
+        embedder_fingerprint=None,
     ):
         self.state = state
         self.bm25 = bm25
         self.dense = dense
         self.phrase = phrase
         self.analyzer = analyzer
+        self._embedder_fingerprint = embedder_fingerprint  # callable: the index model's fingerprint
 
     def search(
         self,
@@ -62,9 +65,27 @@ class HybridSearcher:
             depth = min(n_rows, depth * 4)  # per-document collapse ate candidates: go deeper
         if opts.rerank is not None and hits:
             t0 = time.perf_counter()
-            hits = opts.rerank.rerank_hits(query, hits, min(opts.top_k, len(hits)))
+            hits = self._rerank(query, hits, opts)
             _add(timings, "rerank", t0)
         return hits[: opts.top_k]
+
+    def _rerank(self, query: str, hits: list[Hit], opts: SearchOptions) -> list[Hit]:
+        """Rerank; a reranker built on the index's own embedding model gets the stored
+        chunk vectors instead of embedding the candidates again."""
+        top_k = min(opts.top_k, len(hits))
+        reranker = opts.rerank
+        model = getattr(reranker, "embedder", None)
+        if (
+            self.dense is not None
+            and model is not None
+            and self._embedder_fingerprint is not None
+            and "vectors" in inspect.signature(reranker.rerank_hits).parameters
+            and getattr(model, "fingerprint", None) == self._embedder_fingerprint()
+        ):
+            rows = [self.state.row_of(h.chunk_id) for h in hits]
+            vectors = np.asarray(self.dense.vectors[rows], dtype=np.float32)
+            return reranker.rerank_hits(query, hits, top_k, vectors=vectors)
+        return reranker.rerank_hits(query, hits, top_k)
 
     def _retrieve(
         self,
