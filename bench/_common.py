@@ -49,7 +49,8 @@ def ndcg_at_10(qrels: dict, run: dict) -> float:
     from ranx import Qrels, Run, evaluate
 
     run = {q: d for q, d in run.items() if d} or {next(iter(qrels)): {"__none__": 0.0}}
-    return float(evaluate(Qrels(qrels), Run(run), "ndcg@10"))
+    # queries a system returns nothing for count as 0, as trec_eval does
+    return float(evaluate(Qrels(qrels), Run(run), "ndcg@10", make_comparable=True))
 
 
 def machine() -> str:

@@ -2,9 +2,11 @@
 
 BM25 drops word order and stopwords, so ``CUDA out of memory`` scores a text saying
 "memory of CUDA ran out" as high as the error message itself. Two rules restore the
-exact match users expect:
+exact match users expect, both as boosts among BM25's candidates (never as filters:
+natural-language queries quote titles and phrases that need not occur verbatim):
 
-* a quoted phrase (``"out of memory" cuda``) is required: rows without it are dropped;
+* rows holding the query's quoted phrases (``"out of memory" cuda``) rise above the rows
+  holding fewer of them;
 * an unquoted query of 2 to 8 words that occurs verbatim (case- and space-insensitive)
   in a candidate row lifts that row above every candidate that lacks it (longer queries
   are questions, which never occur verbatim, so they skip the check).
@@ -47,21 +49,18 @@ class PhraseMatcher:
         """Re-score BM25 candidates (rows, scores best first) for phrase matches."""
         if len(rows) == 0:
             return rows, scores
-        required = quoted_phrases(query)
-        plain = _QUOTED.sub(" ", query).strip() if required else query.strip()
-        whole = phrase_pattern(plain) if 2 <= len(plain.split()) <= MAX_PHRASE_WORDS else None
-        if not required and whole is None:
+        quoted = quoted_phrases(query)
+        plain = _QUOTED.sub(" ", query).strip() if quoted else query.strip()
+        patterns = [phrase_pattern(p) for p in quoted]
+        if not quoted and 2 <= len(plain.split()) <= MAX_PHRASE_WORDS:
+            patterns = [phrase_pattern(plain)]
+        if not patterns:
             return rows, scores
         texts = list(texts)
-        if required:
-            patterns = [phrase_pattern(p) for p in required]
-            keep = np.array([all(p.search(t) for p in patterns) for t in texts], dtype=bool)
-            rows, scores = rows[keep], scores[keep]
-            texts = [t for t, k in zip(texts, keep) if k]
-        if whole is not None and len(rows):
-            hit = np.array([whole.search(t) is not None for t in texts], dtype=bool)
-            if hit.any() and not hit.all():
-                scores = scores + hit * float(scores.max())
-                order = np.lexsort((rows, -scores))
-                rows, scores = rows[order], scores[order]
+        found = np.array([sum(p.search(t) is not None for p in patterns) for t in texts])
+        if found.any() and not (found == found[0]).all():
+            # each phrase found lifts a row by the best candidate score: more phrases, higher
+            scores = scores + found * float(scores.max())
+            order = np.lexsort((rows, -scores))
+            rows, scores = rows[order], scores[order]
         return rows, scores

@@ -2,14 +2,14 @@
 
 A raw word from :data:`blendrank.text.scripts.WORD` (already lowercased) expands to:
 
-- nothing, when it is a stopword;
+- nothing, when it is a stopword or a single letter;
 - its Snowball stem, when it is a plain word;
 - itself, unstemmed, followed by the stems of its alphanumeric parts, when it is an
   identifier with internal punctuation, so ``e-4029`` matches exactly and ``4029`` still
   matches partially.
 
 >>> WordExpander(stopwords=frozenset({"the"}), stemmer="english").expand("e-4029")
-('e-4029', 'e', '4029')
+('e-4029', '4029')
 >>> WordExpander(stopwords=frozenset({"the"}), stemmer="english").expand("running")
 ('run',)
 """
@@ -84,6 +84,8 @@ class WordExpander:
         return tuple(tokens)
 
     def _plain(self, word: str) -> tuple[str, ...]:
-        if word in self.stopwords:
+        # single letters ("a", the "e" of "e-4029") carry no meaning alone and, kept, cost
+        # 0.02 NDCG@10 on CACM; bm25s drops them too. Digits stay; identifiers stay whole.
+        if word in self.stopwords or (len(word) == 1 and not word.isdigit()):
             return ()
         return (self._stem(word),) if self._stem is not None else (word,)
