@@ -219,3 +219,21 @@ def test_bi_encoder_rerank_reuses_the_stored_chunk_vectors(kb_index: Index) -> N
     stored = kb_index.chunk_vectors([h.chunk_id for h in hits]) @ q
     np.testing.assert_allclose([h.scores["rerank"] for h in hits], stored, atol=1e-5)
     assert all("fused" in h.scores for h in hits)
+
+
+def test_per_document_fuses_document_ranks(tmp_path: Path, sample_docs) -> None:
+    # small chunks: documents span several chunks, and BM25's best chunk of a document is
+    # often not dense's; per document, each retriever votes once per document
+    index = Index.create(tmp_path / "idx", chunk_size=24, chunk_overlap=4)
+    index.add(sample_docs)
+    assert index.info()["chunks"] > 2 * len(sample_docs)
+    hits = index.search("restore the database from a backup", top_k=10, per="document")
+    assert len({h.doc_id for h in hits}) == len(hits) == 10
+    both = [h for h in hits if {"bm25", "dense"} <= set(h.ranks)]
+    assert both
+    for h in both:
+        assert h.scores["fused"] == pytest.approx(1 / (60 + h.ranks["bm25"]) + 1 / (60 + h.ranks["dense"]))
+    chunks = index.search("restore the database from a backup", top_k=100, per="chunk", mode="bm25")
+    bm25_docs = list(dict.fromkeys(h.doc_id for h in chunks))  # documents in BM25 chunk order
+    for h in both:
+        assert bm25_docs.index(h.doc_id) + 1 == h.ranks["bm25"]

@@ -53,7 +53,11 @@ class HybridSearcher:
         n_rows = self.state.n_rows
         if n_rows == 0:
             return []
-        needed = opts.top_k if opts.rerank is None else max(opts.top_k, opts.rerank_candidates or opts.candidates)
+        needed = (
+            opts.top_k
+            if opts.rerank is None
+            else max(opts.top_k, opts.rerank_candidates or opts.candidates)
+        )
         depth = min(opts.depth, n_rows)
         while True:
             runs = self._retrieve(query, qvec, mask, opts.mode, depth, timings)
@@ -113,67 +117,66 @@ class HybridSearcher:
         return runs
 
     def _fused_hits(self, runs: dict[str, Run], opts: SearchOptions, needed: int) -> list[Hit]:
-        ids = self.state.chunk_ids
-        if len(runs) == 1:
-            (run,) = runs.values()
-            fused = [(int(r), float(s)) for r, s in zip(run.rows, run.scores)]
+        """Fuse the runs into hits. Per document, each run is first collapsed to its best
+        chunk of every document, so a document whose best BM25 chunk and best dense chunk
+        differ is still one candidate that both retrievers vote for."""
+        per_doc = opts.per == "document"
+        if per_doc:
+            runs = {name: self._best_chunk_per_document(run) for name, run in runs.items()}
+        keys = self._document_ids if per_doc else self.state.chunk_ids
+        own: dict[str, dict[str, tuple[int, float, int]]] = {}  # run -> key -> (row, score, rank)
+        for name, run in runs.items():
+            rows, scores = run.rows.tolist(), run.scores.tolist()
+            own[name] = {
+                keys(r) if per_doc else keys[r]: (r, s, n)
+                for n, (r, s) in enumerate(zip(rows, scores), 1)
+            }
+        if len(own) == 1:
+            (entries,) = own.values()
+            fused = [(key, score) for key, (_row, score, _rank) in entries.items()]
         else:
             from blendrank.fuse import fuse
 
             named = {
-                name: ([ids[r] for r in run.rows.tolist()], run.scores.tolist())
-                for name, run in runs.items()
+                name: (list(entries), [e[1] for e in entries.values()])
+                for name, entries in own.items()
             }
-            row_of = {ids[r]: r for run in runs.values() for r in run.rows.tolist()}
-            fused = [
-                (row_of[cid], score)
-                for cid, score in fuse(opts.fusion, named, **opts.fusion_params())
-            ]
-        own = {
-            name: {r: (float(s), rank) for rank, (r, s) in enumerate(zip(run.rows.tolist(), run.scores.tolist()), 1)}
-            for name, run in runs.items()
-        }
-        return self._hits(fused, own, opts.per, needed)
-
-    def _hits(
-        self,
-        fused: list[tuple[int, float]],
-        own: dict[str, dict[int, tuple[float, int]]],
-        per: str,
-        needed: int,
-    ) -> list[Hit]:
-        state = self.state
-        hits: list[Hit] = []
-        seen_docs: set[int] = set()
-        for rank, (row, score) in enumerate(fused, 1):
-            doc_pos = int(state.doc_rows[row])
-            if per == "document":
-                if doc_pos in seen_docs:
-                    continue
-                seen_docs.add(doc_pos)
-            chunk = state.chunk(row)
-            scores = {name: own_run[row][0] for name, own_run in own.items() if row in own_run}
-            ranks = {name: own_run[row][1] for name, own_run in own.items() if row in own_run}
-            scores["fused"] = score
-            ranks["fused"] = rank if per == "chunk" else len(hits) + 1
-            hits.append(
-                Hit(
-                    id=chunk.doc_id if per == "document" else chunk.id,
-                    doc_id=chunk.doc_id,
-                    score=score,
-                    text=chunk.text,
-                    title=chunk.title,
-                    metadata=chunk.metadata,
-                    chunk_id=chunk.id,
-                    start=chunk.start,
-                    end=chunk.end,
-                    scores=scores,
-                    ranks=ranks,
-                )
-            )
-            if len(hits) >= needed:
-                break
+            fused = fuse(opts.fusion, named, **opts.fusion_params())
+        hits = []
+        for rank, (key, score) in enumerate(fused[:needed], 1):
+            entries = {name: e[key] for name, e in own.items() if key in e}
+            row = min(entries.values(), key=lambda e: e[2])[0]  # the best-ranked chunk
+            hits.append(self._hit(row, key, score, rank, entries))
         return hits
+
+    def _document_ids(self, row: int) -> str:
+        return self.state.documents[int(self.state.doc_rows[row])].id
+
+    def _best_chunk_per_document(self, run: Run) -> Run:
+        """Keep each document's first (best) row of a run, in run order."""
+        _, first = np.unique(self.state.doc_rows[run.rows], return_index=True)
+        keep = np.sort(first)
+        return Run(run.rows[keep], run.scores[keep])
+
+    def _hit(self, row: int, key: str, score: float, rank: int, entries: dict) -> Hit:
+        chunk = self.state.chunk(row)
+        scores = {name: e[1] for name, e in entries.items()}
+        ranks = {name: e[2] for name, e in entries.items()}
+        scores["fused"] = score
+        ranks["fused"] = rank
+        return Hit(
+            id=key,
+            doc_id=chunk.doc_id,
+            score=score,
+            text=chunk.text,
+            title=chunk.title,
+            metadata=chunk.metadata,
+            chunk_id=chunk.id,
+            start=chunk.start,
+            end=chunk.end,
+            scores=scores,
+            ranks=ranks,
+        )
 
 
 def _add(timings: dict[str, float], key: str, t0: float) -> None:
