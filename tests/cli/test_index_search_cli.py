@@ -1,0 +1,76 @@
+"""The command line end to end: index, search, info; bad input gives one clear line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SAMPLE = Path(__file__).resolve().parents[2] / "src" / "blendrank" / "sample" / "support_kb.jsonl"
+
+
+def blendrank(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "blendrank.cli.main", *args], capture_output=True, text=True, cwd=cwd
+    )
+
+
+@pytest.fixture(scope="module")
+def bm25_index(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("cli") / "idx"
+    done = blendrank("index", str(path), str(SAMPLE), "--embedder", "none", "--quiet")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["added"] == 24
+    return path
+
+
+def test_search_json_with_filter(bm25_index: Path) -> None:
+    flt = json.dumps({"section": "troubleshooting", "date": {"gte": "2025-06-01"}})
+    done = blendrank("search", str(bm25_index), "E-4029", "--mode", "bm25", "--json", "--filter", flt)
+    assert done.returncode == 0, done.stderr
+    hits = [json.loads(line) for line in done.stdout.splitlines()]
+    # E-4029 in troubleshooting since June 2025: kb-003 (06-18), kb-017 (06-20), kb-021 (06-21)
+    assert {h["doc_id"] for h in hits} == {"kb-003", "kb-017", "kb-021"}
+    assert all(h["metadata"]["section"] == "troubleshooting" for h in hits)
+
+
+def test_reindexing_the_same_file_changes_nothing(bm25_index: Path) -> None:
+    done = blendrank("index", str(bm25_index), str(SAMPLE), "--quiet")
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["unchanged"] == 24 and summary["added"] == 0 and summary["documents"] == 24
+
+
+def test_info(bm25_index: Path) -> None:
+    done = blendrank("info", str(bm25_index), "--json")
+    info = json.loads(done.stdout)
+    assert info["documents"] == 24 and info["settings"]["embedder"] is None
+    assert "product_line" in info["metadata_fields"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["search", "{missing}", "x"], "does not exist"),
+        (["search", "{index}", "x", "--filter", "{not json"], "--filter is not valid JSON"),
+        (["search", "{index}", "x", "--filter", '{"colour": "red"}'], "colour"),
+        (["search", "{index}", "   ", "--mode", "bm25"], "query is empty"),
+        (["search", "{index}", "x", "--mode", "dense"], "embedder=None"),
+        (["index", "{tmp}/new", "{tmp}/nope.jsonl"], "nope.jsonl"),
+        (["index", "{tmp}/new2", "{bad}"], "bad.jsonl:2"),
+    ],
+)
+def test_bad_input_is_one_clear_line(bm25_index: Path, tmp_path: Path, args, message) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"_id": "1", "text": "fine"}\n{"_id": "2", "text": \n')
+    fill = {"missing": str(tmp_path / "missing"), "index": str(bm25_index), "tmp": str(tmp_path), "bad": str(bad)}
+    for key, value in fill.items():
+        args = [a.replace("{" + key + "}", value) for a in args]
+    done = blendrank(*args)
+    assert done.returncode == 1
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
