@@ -12,7 +12,7 @@ SAMPLE = Path(__file__).resolve().parents[1] / "sample" / "support_kb.jsonl"
 EXAMPLES = [
     ("E-4029", {}, "an error code matches exactly"),
     ("CUDA out of memory", {}, "an error message matches exactly"),
-    ("how do I restore a backup", {}, "a question: hybrid finds it in English and Chinese"),
+    ("how do I restore a backup", {}, "a question in plain words: BM25 and dense agree"),
     (
         "install the agent",
         {"product_line": "enterprise", "section": {"in": ["installation", "troubleshooting"]},
