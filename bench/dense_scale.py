@@ -35,7 +35,9 @@ def synthetic_vectors(base: np.ndarray, rows: int, seed: int = 0) -> np.ndarray:
     sigma = 0.75 / np.sqrt(dim)
     for lo in range(0, rows, 100_000):
         hi = min(rows, lo + 100_000)
-        block = base[rng.integers(0, len(base), hi - lo)] + rng.normal(0, sigma, (hi - lo, dim)).astype(np.float32)
+        block = base[rng.integers(0, len(base), hi - lo)] + rng.normal(
+            0, sigma, (hi - lo, dim)
+        ).astype(np.float32)
         block /= np.linalg.norm(block, axis=1, keepdims=True)
         out[lo:hi] = block
     return out
@@ -52,7 +54,11 @@ def timed_search(retriever, queries: np.ndarray, k: int, mask=None, exact=False)
 
 
 def recall(approx: list[np.ndarray], exact: list[np.ndarray]) -> float:
-    return float(np.mean([len(set(a.tolist()) & set(e.tolist())) / max(1, len(e)) for a, e in zip(approx, exact)]))
+    return float(
+        np.mean(
+            [len(set(a.tolist()) & set(e.tolist())) / max(1, len(e)) for a, e in zip(approx, exact, strict=True)]
+        )
+    )
 
 
 def main() -> None:
@@ -66,7 +72,9 @@ def main() -> None:
 
     path = CACHE / "index-scifact-default"
     if not path.exists():
-        sys.exit("run bench/retrieval_quality.py --datasets scifact first (it builds the cached index)")
+        sys.exit(
+            "run bench/retrieval_quality.py --datasets scifact first (it builds the cached index)"
+        )
     index = Index.open(path)
     _, queries, _ = load_beir("scifact")
     base = np.asarray(index.chunk_vectors(index._state.chunk_ids), dtype=np.float32)
@@ -90,15 +98,25 @@ def main() -> None:
     exact_f, t_exact_f = timed_search(exact_ret, qvecs, args.k, mask, exact=True)
     approx_f, t_ann_f = timed_search(ann_ret, qvecs, args.k, mask)
     rows = {
-        "exact": (t_exact, None), "hnsw": (t_ann, recall(approx, exact)),
-        "exact, 10% filter": (t_exact_f, None), "hnsw, 10% filter": (t_ann_f, recall(approx_f, exact_f)),
+        "exact": (t_exact, None),
+        "hnsw": (t_ann, recall(approx, exact)),
+        "exact, 10% filter": (t_exact_f, None),
+        "hnsw, 10% filter": (t_ann_f, recall(approx_f, exact_f)),
     }
     result = {
-        "machine": machine(), "rows": args.rows, "dim": int(vectors.shape[1]), "threads": args.threads,
-        "vectors_mb": vec_mb, "hnsw_file_mb": ann_mb, "hnsw_build_s": build_s, "hnsw": config.to_dict(),
+        "machine": machine(),
+        "rows": args.rows,
+        "dim": int(vectors.shape[1]),
+        "threads": args.threads,
+        "vectors_mb": vec_mb,
+        "hnsw_file_mb": ann_mb,
+        "hnsw_build_s": build_s,
+        "hnsw": config.to_dict(),
         "peak_rss_mb": rss_mb(),
-        "search": {k: {"p50_ms": percentile(t, 50), "p95_ms": percentile(t, 95), "recall@10": r}
-                   for k, (t, r) in rows.items()},
+        "search": {
+            k: {"p50_ms": percentile(t, 50), "p95_ms": percentile(t, 95), "recall@10": r}
+            for k, (t, r) in rows.items()
+        },
     }
     save_json("dense_scale", result)
     lines = [
@@ -113,8 +131,10 @@ def main() -> None:
         "|---|---|---|---|",
     ]
     for name, (t, r) in rows.items():
-        lines.append(f"| {name} | {percentile(t, 50):.2f} | {percentile(t, 95):.2f} | "
-                     f"{'—' if r is None else f'{r:.3f}'} |")
+        lines.append(
+            f"| {name} | {percentile(t, 50):.2f} | {percentile(t, 95):.2f} | "
+            f"{'—' if r is None else f'{r:.3f}'} |"
+        )
     lines += [
         "",
         f"Memory: float32 vectors {vec_mb:.0f} MB; HNSW index file {ann_mb:.0f} MB; "

@@ -37,12 +37,17 @@ def plain_bm25s(docs, queries) -> dict:
     stemmer = Stemmer.Stemmer("english")
     corpus = [f"{d.title}\n{d.text}" if d.title else d.text for d in docs]
     model = bm25s.BM25(k1=1.5, b=0.75)
-    model.index(bm25s.tokenize(corpus, stopwords="en", stemmer=stemmer, show_progress=False), show_progress=False)
+    model.index(
+        bm25s.tokenize(corpus, stopwords="en", stemmer=stemmer, show_progress=False),
+        show_progress=False,
+    )
     qids = list(queries)
-    tokens = bm25s.tokenize([queries[q] for q in qids], stopwords="en", stemmer=stemmer, show_progress=False)
+    tokens = bm25s.tokenize(
+        [queries[q] for q in qids], stopwords="en", stemmer=stemmer, show_progress=False
+    )
     results, scores = model.retrieve(tokens, k=100, show_progress=False)
     return {
-        q: {docs[int(i)].id: float(s) for i, s in zip(results[n], scores[n]) if s > 0}
+        q: {docs[int(i)].id: float(s) for i, s in zip(results[n], scores[n], strict=True) if s > 0}
         for n, q in enumerate(qids)
     }
 
@@ -71,7 +76,7 @@ def evaluate_dataset(name: str, rebuild: bool) -> dict:
     qids = list(queries)
     for label, opts in PIPELINES.items():
         hits = index.search_many([queries[q] for q in qids], top_k=100, per="document", **opts)
-        run = {q: {h.doc_id: h.score for h in hs} for q, hs in zip(qids, hits)}
+        run = {q: {h.doc_id: h.score for h in hs} for q, hs in zip(qids, hits, strict=True)}
         row[label] = ndcg_at_10(qrels, run)
         print(f"{name:10} {label:32} NDCG@10 {row[label]:.4f}", flush=True)
     return row
@@ -98,7 +103,9 @@ def main() -> None:
         "|---|" + "---|" * len(results),
     ]
     for label in labels:
-        lines.append(f"| {label} | " + " | ".join(f"{r[label]:.4f}" for r in results.values()) + " |")
+        lines.append(
+            f"| {label} | " + " | ".join(f"{r[label]:.4f}" for r in results.values()) + " |"
+        )
     lines += [
         "",
         "Reference (issue baselines, plain bm25s + all-MiniLM-L6-v2): SciFact 0.686 / 0.645 / RRF 0.717; "

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -20,7 +19,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import CACHE, load_beir, machine, percentile, save_json, write_section  # noqa: E402
+from _common import load_beir, machine, percentile, save_json, write_section  # noqa: E402
 
 
 def index_in_subprocess(dataset: str, folder: Path, embedder: str | None, threads: int) -> dict:
@@ -35,8 +34,14 @@ def index_in_subprocess(dataset: str, folder: Path, embedder: str | None, thread
         " 'peak_rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))"
     )
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "BLENDRANK_THREADS": str(threads)}
-    out = subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True,
-                         cwd=Path(__file__).resolve().parents[1])
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -48,7 +53,10 @@ def bm25_overhead(index, docs, queries: list[str], rounds: int) -> dict:
     stemmer = Stemmer.Stemmer("english")
     corpus = [f"{d.title}\n{d.text}" if d.title else d.text for d in docs]
     model = bm25s.BM25(k1=1.5, b=0.75)
-    model.index(bm25s.tokenize(corpus, stopwords="en", stemmer=stemmer, show_progress=False), show_progress=False)
+    model.index(
+        bm25s.tokenize(corpus, stopwords="en", stemmer=stemmer, show_progress=False),
+        show_progress=False,
+    )
 
     def plain(q: str) -> None:
         tokens = bm25s.tokenize([q], stopwords="en", stemmer=stemmer, show_progress=False)
@@ -86,7 +94,9 @@ def hybrid_latency(index, queries: list[str]) -> dict:
         total.append((time.perf_counter() - t0) * 1e3)
         embed.append(timings.get("embed_query", 0.0) * 1e3)
     return {
-        "p50_ms": percentile(total, 50), "p95_ms": percentile(total, 95), "p99_ms": percentile(total, 99),
+        "p50_ms": percentile(total, 50),
+        "p95_ms": percentile(total, 95),
+        "p99_ms": percentile(total, 99),
         "embed_query_p50_ms": percentile(embed, 50),
     }
 
@@ -108,7 +118,9 @@ def main() -> None:
         bm25_build = index_in_subprocess(args.dataset, tmp / "bm25", None, args.threads)
         print(bm25_build, flush=True)
         print("indexing (hybrid, default model) ...", flush=True)
-        hybrid_build = index_in_subprocess(args.dataset, tmp / "hybrid", "all-MiniLM-L6-v2", args.threads)
+        hybrid_build = index_in_subprocess(
+            args.dataset, tmp / "hybrid", "all-MiniLM-L6-v2", args.threads
+        )
         print(hybrid_build, flush=True)
         overhead = bm25_overhead(Index.open(tmp / "bm25"), docs, qtexts, args.rounds)
         print(overhead, flush=True)
@@ -116,9 +128,15 @@ def main() -> None:
         print(latency, flush=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    result = {"machine": machine(), "threads": args.threads, "dataset": args.dataset,
-              "bm25_build": bm25_build, "hybrid_build": hybrid_build, "bm25_vs_bm25s": overhead,
-              "hybrid_latency": latency}
+    result = {
+        "machine": machine(),
+        "threads": args.threads,
+        "dataset": args.dataset,
+        "bm25_build": bm25_build,
+        "hybrid_build": hybrid_build,
+        "bm25_vs_bm25s": overhead,
+        "hybrid_latency": latency,
+    }
     save_json("retrieval_speed", result)
     n = len(qtexts)
     lines = [
@@ -130,7 +148,7 @@ def main() -> None:
         "| measure | value |",
         "|---|---|",
         f"| BM25 search, plain bm25s (tokenize + retrieve) | {overhead['bm25s_ms_per_query']:.3f} ms/query |",
-        f"| BM25 search, blendrank `mode=\"bm25\"` | {overhead['blendrank_ms_per_query']:.3f} ms/query |",
+        f'| BM25 search, blendrank `mode="bm25"` | {overhead["blendrank_ms_per_query"]:.3f} ms/query |',
         f"| blendrank BM25 overhead over bm25s | {overhead['overhead_pct']:+.1f}% |",
         f"| hybrid search latency p50 / p95 / p99 (query embedding included) | "
         f"{latency['p50_ms']:.1f} / {latency['p95_ms']:.1f} / {latency['p99_ms']:.1f} ms |",

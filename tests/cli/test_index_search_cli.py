@@ -29,7 +29,9 @@ def bm25_index(tmp_path_factory) -> Path:
 
 def test_search_json_with_filter(bm25_index: Path) -> None:
     flt = json.dumps({"section": "troubleshooting", "date": {"gte": "2025-06-01"}})
-    done = blendrank("search", str(bm25_index), "E-4029", "--mode", "bm25", "--json", "--filter", flt)
+    done = blendrank(
+        "search", str(bm25_index), "E-4029", "--mode", "bm25", "--json", "--filter", flt
+    )
     assert done.returncode == 0, done.stderr
     hits = [json.loads(line) for line in done.stdout.splitlines()]
     # E-4029 in troubleshooting since June 2025: kb-003 (06-18), kb-017 (06-20), kb-021 (06-21)
@@ -66,7 +68,12 @@ def test_info(bm25_index: Path) -> None:
 def test_bad_input_is_one_clear_line(bm25_index: Path, tmp_path: Path, args, message) -> None:
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"_id": "1", "text": "fine"}\n{"_id": "2", "text": \n')
-    fill = {"missing": str(tmp_path / "missing"), "index": str(bm25_index), "tmp": str(tmp_path), "bad": str(bad)}
+    fill = {
+        "missing": str(tmp_path / "missing"),
+        "index": str(bm25_index),
+        "tmp": str(tmp_path),
+        "bad": str(bad),
+    }
     for key, value in fill.items():
         args = [a.replace("{" + key + "}", value) for a in args]
     done = blendrank(*args)

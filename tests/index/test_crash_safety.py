@@ -22,7 +22,7 @@ WRITER = textwrap.dedent(
     index = Index.open(sys.argv[1])
     start = len(index)
     for batch in range(start // 10, 10_000):
-        docs = [Document(f"d{batch}-{i}", f"batch {batch} text number {i} " * 20) for i in range(10)]
+        docs = [Document(f"d{batch}-{i}", f"batch {batch} text {i} " * 20) for i in range(10)]
         index.add(docs)
         print(len(index), flush=True)
     """
@@ -86,14 +86,19 @@ def test_second_writer_waits_for_the_lock(tmp_path: Path) -> None:
     Index.create(tmp_path / "idx", embedder=None)
     store = IndexStore(tmp_path / "idx")
     holder = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(f"""
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(f"""
             import time
             from blendrank.index.store import IndexStore
-            with IndexStore({str(tmp_path / 'idx')!r}).write_lock():
+            with IndexStore({str(tmp_path / "idx")!r}).write_lock():
                 print("locked", flush=True)
                 time.sleep(30)
-        """)],
-        stdout=subprocess.PIPE, text=True,
+        """),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert holder.stdout.readline().strip() == "locked"

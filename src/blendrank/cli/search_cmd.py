@@ -21,7 +21,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--filter", help='JSON metadata filter, e.g. \'{"year": {"gte": 2020}}\'')
     p.add_argument("--per", choices=["chunk", "document"], default="chunk")
     p.add_argument("--candidates", type=int, default=100, help="first-stage depth (default 100)")
-    p.add_argument("--rerank", metavar="MODEL", help="rerank with this model (see `blendrank rerank`)")
+    p.add_argument(
+        "--rerank", metavar="MODEL", help="rerank with this model (see `blendrank rerank`)"
+    )
     p.add_argument("--rerank-candidates", type=int, help="how many fused hits to rerank")
     p.add_argument("--json", action="store_true", help="print JSON lines, one hit per line")
     p.set_defaults(func=run)
@@ -33,7 +35,9 @@ def parse_json_option(name: str, raw: str | None):
     try:
         value = json.loads(raw)
     except json.JSONDecodeError as exc:
-        raise InvalidInputError(f"--{name} is not valid JSON ({exc.msg} at column {exc.colno}): {raw}") from None
+        raise InvalidInputError(
+            f"--{name} is not valid JSON ({exc.msg} at column {exc.colno}): {raw}"
+        ) from None
     if not isinstance(value, dict):
         raise InvalidInputError(f"--{name} must be a JSON object, got {raw}")
     return value
@@ -51,9 +55,17 @@ def run(args: argparse.Namespace) -> int:
 
         reranker = load_reranker(args.rerank)
     hits = index.search(
-        args.query, args.top_k, filter=filter_, mode=args.mode, fusion=args.fusion,
-        rrf_k=args.rrf_k, weights=weights, per=args.per, candidates=args.candidates,
-        rerank=reranker, rerank_candidates=args.rerank_candidates,
+        args.query,
+        args.top_k,
+        filter=filter_,
+        mode=args.mode,
+        fusion=args.fusion,
+        rrf_k=args.rrf_k,
+        weights=weights,
+        per=args.per,
+        candidates=args.candidates,
+        rerank=reranker,
+        rerank_candidates=args.rerank_candidates,
     )
     if args.json:
         for hit in hits:

@@ -45,7 +45,9 @@ class AnnConfig:
                     f"unknown ann option(s) {sorted(unknown)}; valid: {sorted(known)}"
                 )
             return cls(**option)
-        raise InvalidInputError(f"ann must be False, True, 'hnsw' or a dict of options, got {option!r}")
+        raise InvalidInputError(
+            f"ann must be False, True, 'hnsw' or a dict of options, got {option!r}"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -54,7 +56,9 @@ class AnnConfig:
 class DenseRetriever:
     """Exact or approximate nearest-neighbour search with a row mask applied first."""
 
-    def __init__(self, vectors: np.ndarray, ann: object | None = None, ann_config: AnnConfig | None = None):
+    def __init__(
+        self, vectors: np.ndarray, ann: object | None = None, ann_config: AnnConfig | None = None
+    ):
         self.vectors = vectors
         self.ann = ann
         self.ann_config = ann_config
@@ -109,7 +113,9 @@ class DenseRetriever:
             rows = top_k_indices(scores, k)
             return rows, scores[rows]
         subset = np.flatnonzero(mask)
-        scores = self.vectors[subset] @ q if allowed < self.n_rows // 2 else (self.vectors @ q)[subset]
+        scores = (
+            self.vectors[subset] @ q if allowed < self.n_rows // 2 else (self.vectors @ q)[subset]
+        )
         best = top_k_indices(scores, k)
         return subset[best], scores[best]
 

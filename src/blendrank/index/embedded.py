@@ -82,18 +82,25 @@ class Index:
             return cls.open(path)
         embedder_obj = make_embedder(embedder) if embedder is not None else None
         chunker = TokenChunker(
-            tokenizer or _tokenizer_source(embedder_obj), chunk_size=chunk_size, overlap=chunk_overlap
+            tokenizer or _tokenizer_source(embedder_obj),
+            chunk_size=chunk_size,
+            overlap=chunk_overlap,
         )
         settings = {
             "embedder": embedder_obj.config() if embedder_obj is not None else None,
             "analyzer": make_analyzer(analyzer).config(),
-            "chunking": {**chunker.config(), "tokenizer": tokenizer or _tokenizer_source(embedder_obj)},
+            "chunking": {
+                **chunker.config(),
+                "tokenizer": tokenizer or _tokenizer_source(embedder_obj),
+            },
             "bm25": {"k1": float(bm25_k1), "b": float(bm25_b)},
             "ann": (AnnConfig.from_option(ann).to_dict() if ann else None),
             "title_in_chunks": bool(title_in_chunks),
         }
         if not (bm25_k1 >= 0 and 0 <= bm25_b <= 1):
-            raise InvalidInputError(f"BM25 needs k1 >= 0 and 0 <= b <= 1, got k1={bm25_k1}, b={bm25_b}")
+            raise InvalidInputError(
+                f"BM25 needs k1 >= 0 and 0 <= b <= 1, got k1={bm25_k1}, b={bm25_b}"
+            )
         store.prepare_create(exist_ok)
         now = _now()
         manifest = {
@@ -129,7 +136,11 @@ class Index:
         bm25 = BM25Retriever.load(folder / "bm25")
         dense = DenseRetriever.load(folder, self.ann_config) if self._embedder_config else None
         self._searcher = HybridSearcher(
-            self._state, bm25, dense, PhraseMatcher(self.title_in_chunks), self.analyzer,
+            self._state,
+            bm25,
+            dense,
+            PhraseMatcher(self.title_in_chunks),
+            self.analyzer,
             self._index_fingerprint,
         )
         self._metadata = None
@@ -190,7 +201,9 @@ class Index:
     def chunk_vectors(self, chunk_ids: Sequence[str]) -> np.ndarray:
         """Stored embeddings of the given chunks, shape (len(chunk_ids), dim)."""
         if self._searcher.dense is None:
-            raise InvalidInputError("this index has no dense embeddings (created with embedder=None)")
+            raise InvalidInputError(
+                "this index has no dense embeddings (created with embedder=None)"
+            )
         rows = []
         for cid in chunk_ids:
             row = self._state.row_of(cid)
@@ -229,7 +242,9 @@ class Index:
             self._write(upserts=[], deletes=present, progress=False)
         return len(present)
 
-    def _write(self, upserts: list[Document], deletes: Sequence[str], progress: bool) -> dict[str, int]:
+    def _write(
+        self, upserts: list[Document], deletes: Sequence[str], progress: bool
+    ) -> dict[str, int]:
         from blendrank.text.chunking import TokenChunker
 
         with self._store.write_lock():
@@ -239,7 +254,9 @@ class Index:
                 self._load_generation(int(manifest["generation"]))
             chunking = self.settings["chunking"]
             chunker = TokenChunker(
-                chunking.get("tokenizer"), chunk_size=chunking["chunk_size"], overlap=chunking["overlap"]
+                chunking.get("tokenizer"),
+                chunk_size=chunking["chunk_size"],
+                overlap=chunking["overlap"],
             )
             old_dense = self._searcher.dense
             plan = plan_update(self._state, upserts, deletes, chunker)
@@ -266,13 +283,19 @@ class Index:
             self._manifest = manifest
             self._state = state
             self._searcher = HybridSearcher(
-                state, bm25, dense, PhraseMatcher(self.title_in_chunks), self.analyzer,
+                state,
+                bm25,
+                dense,
+                PhraseMatcher(self.title_in_chunks),
+                self.analyzer,
                 self._index_fingerprint,
             )
             self._metadata = None
         return plan.counts
 
-    def _vectors_for(self, plan, state: IndexState, texts: list[str], old_dense, progress: bool) -> np.ndarray:
+    def _vectors_for(
+        self, plan, state: IndexState, texts: list[str], old_dense, progress: bool
+    ) -> np.ndarray:
         """Reuse stored vectors of kept rows; embed only new rows."""
         dim = self.embedder.dim
         vectors = np.zeros((state.n_rows, dim), dtype=np.float32)
@@ -280,7 +303,9 @@ class Index:
             vectors[plan.kept_new_rows] = old_dense.vectors[plan.kept_old_rows]
         fresh = plan.fresh_rows
         if len(fresh):
-            vectors[fresh] = self.embedder.embed_documents([texts[r] for r in fresh], progress=progress)
+            vectors[fresh] = self.embedder.embed_documents(
+                [texts[r] for r in fresh], progress=progress
+            )
         return vectors
 
     # ---- search ----------------------------------------------------------------------
@@ -310,8 +335,15 @@ class Index:
         of each document. ``rerank``: a Reranker applied to the fused top ``rerank_candidates``.
         """
         opts = SearchOptions(
-            top_k=top_k, mode=mode, fusion=fusion, rrf_k=rrf_k, weights=weights,  # type: ignore[arg-type]
-            normalization=normalization, per=per, candidates=candidates, rerank=rerank,  # type: ignore[arg-type]
+            top_k=top_k,
+            mode=mode,
+            fusion=fusion,
+            rrf_k=rrf_k,
+            weights=weights,  # type: ignore[arg-type]
+            normalization=normalization,
+            per=per,
+            candidates=candidates,
+            rerank=rerank,  # type: ignore[arg-type]
             rerank_candidates=rerank_candidates,
         )
         query = validate_query(query)
@@ -320,7 +352,9 @@ class Index:
         qvec = self._query_vectors([query], opts, timings)
         return self._searcher.search(query, None if qvec is None else qvec[0], mask, opts, timings)
 
-    def search_many(self, queries: Sequence[str], top_k: int = 10, **kwargs: Any) -> list[list[Hit]]:
+    def search_many(
+        self, queries: Sequence[str], top_k: int = 10, **kwargs: Any
+    ) -> list[list[Hit]]:
         """:meth:`search` for many queries, embedding them in batches."""
         filter_ = kwargs.pop("filter", None)
         timings = kwargs.pop("timings", None)
@@ -331,13 +365,21 @@ class Index:
         qvecs = self._query_vectors(queries, opts, scratch)
         out = []
         for i, query in enumerate(queries):
-            per_query: dict[str, float] = {"embed_query": scratch.get("embed_query", 0.0) / max(1, len(queries))}
-            out.append(self._searcher.search(query, None if qvecs is None else qvecs[i], mask, opts, per_query))
+            per_query: dict[str, float] = {
+                "embed_query": scratch.get("embed_query", 0.0) / max(1, len(queries))
+            }
+            out.append(
+                self._searcher.search(
+                    query, None if qvecs is None else qvecs[i], mask, opts, per_query
+                )
+            )
             if timings is not None:
                 timings.setdefault("per_query", []).append(per_query)
         return out
 
-    def _query_vectors(self, queries: list[str], opts: SearchOptions, timings: dict) -> np.ndarray | None:
+    def _query_vectors(
+        self, queries: list[str], opts: SearchOptions, timings: dict
+    ) -> np.ndarray | None:
         if opts.mode == "bm25":
             return None
         if self.embedder is None:
@@ -394,4 +436,4 @@ def _tokenizer_source(embedder: Any) -> str | None:
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")

@@ -34,7 +34,9 @@ def quoted_phrases(query: str) -> list[str]:
 
 def phrase_pattern(phrase: str) -> re.Pattern[str]:
     words = phrase.split()
-    return re.compile(r"(?<!\w)" + r"\s+".join(re.escape(w) for w in words) + r"(?!\w)", re.IGNORECASE)
+    return re.compile(
+        r"(?<!\w)" + r"\s+".join(re.escape(w) for w in words) + r"(?!\w)", re.IGNORECASE
+    )
 
 
 class PhraseMatcher:

@@ -129,7 +129,7 @@ class HybridSearcher:
             rows, scores = run.rows.tolist(), run.scores.tolist()
             own[name] = {
                 keys(r) if per_doc else keys[r]: (r, s, n)
-                for n, (r, s) in enumerate(zip(rows, scores), 1)
+                for n, (r, s) in enumerate(zip(rows, scores, strict=True), 1)
             }
         if len(own) == 1:
             (entries,) = own.values()

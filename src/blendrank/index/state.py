@@ -44,9 +44,8 @@ class IndexState:
     def chunk_ids(self) -> list[str]:
         if self._chunk_ids is None:
             docs = self.documents
-            self._chunk_ids = [
-                f"{docs[d].id}#{n}" for d, n in zip(self.doc_rows.tolist(), self.chunk_n.tolist())
-            ]
+            pairs = zip(self.doc_rows.tolist(), self.chunk_n.tolist(), strict=True)
+            self._chunk_ids = [f"{docs[d].id}#{n}" for d, n in pairs]
         return self._chunk_ids
 
     def row_of(self, chunk_id: str) -> int | None:
@@ -76,7 +75,9 @@ class IndexState:
     def row_texts(self, title_in_chunks: bool) -> Iterator[str]:
         """The text each row is indexed under (title prepended when configured)."""
         docs = self.documents
-        for d, s, e in zip(self.doc_rows.tolist(), self.chunk_start.tolist(), self.chunk_end.tolist()):
+        for d, s, e in zip(
+            self.doc_rows.tolist(), self.chunk_start.tolist(), self.chunk_end.tolist(), strict=True
+        ):
             doc = docs[d]
             body = doc.text[s:e]
             yield f"{doc.title}\n{body}" if title_in_chunks and doc.title else body
@@ -93,7 +94,12 @@ class IndexState:
     def save(self, folder: Path) -> None:
         with open(folder / DOCUMENTS_FILE, "w", encoding="utf-8") as fh:
             for doc in self.documents:
-                record = {"id": doc.id, "title": doc.title, "text": doc.text, "metadata": doc.metadata}
+                record = {
+                    "id": doc.id,
+                    "title": doc.title,
+                    "text": doc.text,
+                    "metadata": doc.metadata,
+                }
                 fh.write(json.dumps(record, ensure_ascii=False))
                 fh.write("\n")
         np.savez(

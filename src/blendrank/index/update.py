@@ -59,13 +59,13 @@ def plan_update(
             new_docs.append(doc)
             reuse.append(None)
 
-    to_chunk = [doc for doc, r in zip(new_docs, reuse) if r is None]
+    to_chunk = [doc for doc, r in zip(new_docs, reuse, strict=True) if r is None]
     chunk_lists = iter(chunker.chunk_many(to_chunk)) if to_chunk else iter(())
 
     doc_rows, chunk_n, starts, ends = [], [], [], []
     kept_old, kept_new, fresh = [], [], []
     row = 0
-    for pos, (doc, r) in enumerate(zip(new_docs, reuse)):
+    for pos, r in enumerate(reuse):
         if r is not None:
             lo, hi = r
             count = hi - lo
@@ -94,7 +94,11 @@ def plan_update(
         chunk_end=_concat(ends, np.int64),
     )
     return UpdatePlan(
-        state, _concat(kept_old, np.int64), _concat(kept_new, np.int64), _concat(fresh, np.int64), counts
+        state,
+        _concat(kept_old, np.int64),
+        _concat(kept_new, np.int64),
+        _concat(fresh, np.int64),
+        counts,
     )
 
 
