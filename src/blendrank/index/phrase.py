@@ -14,6 +14,7 @@ natural-language queries quote titles and phrases that need not occur verbatim):
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 
@@ -21,6 +22,8 @@ import numpy as np
 
 _QUOTED = re.compile(r'"([^"]+)"')
 MAX_PHRASE_WORDS = 8
+# BM25 candidates checked for a verbatim match; one holds every query term, so it ranks high
+PHRASE_POOL = 50
 
 
 def quoted_phrases(query: str) -> list[str]:
@@ -32,6 +35,7 @@ def quoted_phrases(query: str) -> list[str]:
     return [p.strip() for p in _QUOTED.findall(query) if p.strip()]
 
 
+@functools.lru_cache(maxsize=1024)
 def phrase_pattern(phrase: str) -> re.Pattern[str]:
     words = phrase.split()
     return re.compile(
@@ -45,21 +49,30 @@ class PhraseMatcher:
     def __init__(self, title_in_chunks: bool):
         self.title_in_chunks = title_in_chunks
 
+    @staticmethod
+    def phrases(query: str) -> list[str]:
+        """The phrases a query is checked for: its quoted ones, else the whole query when it
+        has 2 to 8 words; [] when the rules do not apply (the common, free case)."""
+        quoted = quoted_phrases(query)
+        if quoted:
+            return quoted
+        return [query.strip()] if 2 <= len(query.split()) <= MAX_PHRASE_WORDS else []
+
     def adjust(
         self, query: str, rows: np.ndarray, scores: np.ndarray, texts: Iterable[str]
     ) -> tuple[np.ndarray, np.ndarray]:
         """Re-score BM25 candidates (rows, scores best first) for phrase matches."""
-        if len(rows) == 0:
+        phrases = self.phrases(query)
+        if len(rows) == 0 or not phrases:
             return rows, scores
-        quoted = quoted_phrases(query)
-        plain = _QUOTED.sub(" ", query).strip() if quoted else query.strip()
-        patterns = [phrase_pattern(p) for p in quoted]
-        if not quoted and 2 <= len(plain.split()) <= MAX_PHRASE_WORDS:
-            patterns = [phrase_pattern(plain)]
-        if not patterns:
-            return rows, scores
-        texts = list(texts)
-        found = np.array([sum(p.search(t) is not None for p in patterns) for t in texts])
+        checks = [(p.lower().split(), phrase_pattern(p)) for p in phrases]
+        found = np.zeros(len(rows), dtype=np.int64)
+        for i, text in enumerate(texts):
+            lowered = text.lower()
+            for words, pattern in checks:
+                # substring test first: the regex runs only where every word occurs
+                if all(w in lowered for w in words) and pattern.search(text):
+                    found[i] += 1
         if found.any() and not (found == found[0]).all():
             # each phrase found lifts a row by the best candidate score: more phrases, higher
             scores = scores + found * float(scores.max())

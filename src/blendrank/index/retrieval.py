@@ -12,7 +12,7 @@ import numpy as np
 from blendrank.index.bm25 import BM25Retriever
 from blendrank.index.dense import DenseRetriever
 from blendrank.index.options import SearchOptions
-from blendrank.index.phrase import PhraseMatcher
+from blendrank.index.phrase import PHRASE_POOL, PhraseMatcher
 from blendrank.index.state import IndexState
 from blendrank.types import Hit
 
@@ -58,9 +58,11 @@ class HybridSearcher:
             if opts.rerank is None
             else max(opts.top_k, opts.rerank_candidates or opts.candidates)
         )
-        depth = min(opts.depth, n_rows)
+        # fusion and reranking need a deep pool; one retriever alone needs only what it returns
+        single = opts.mode != "hybrid" and opts.rerank is None
+        depth = min(needed if single else opts.depth, n_rows)
         while True:
-            runs = self._retrieve(query, qvec, mask, opts.mode, depth, timings)
+            runs = self._retrieve(query, qvec, mask, opts, depth, timings)
             t0 = time.perf_counter()
             hits = self._fused_hits(runs, opts, needed)
             _add(timings, "fuse", t0)
@@ -96,18 +98,24 @@ class HybridSearcher:
         query: str,
         qvec: np.ndarray | None,
         mask: np.ndarray | None,
-        mode: str,
+        opts: SearchOptions,
         depth: int,
         timings: dict[str, float],
     ) -> dict[str, Run]:
         runs: dict[str, Run] = {}
+        mode = opts.mode
         if mode in ("hybrid", "bm25"):
             t0 = time.perf_counter()
             tokens = self.analyzer.analyze(query)
-            rows, scores = self.bm25.search(tokens, depth, mask)
+            # the phrase rules may lift a verbatim match from deep in the list
+            bm25_depth = max(depth, PHRASE_POOL) if self.phrase.phrases(query) else depth
+            rows, scores = self.bm25.search(tokens, bm25_depth, mask)
             texts = (self.state.row_text(int(r), self.phrase.title_in_chunks) for r in rows)
             rows, scores = self.phrase.adjust(query, rows, scores, texts)
-            runs["bm25"] = Run(rows, scores)
+            runs["bm25"] = Run(
+                rows[:depth] if mode == "bm25" else rows,
+                scores[:depth] if mode == "bm25" else scores,
+            )
             _add(timings, "bm25", t0)
         if mode in ("hybrid", "dense") and self.dense is not None and qvec is not None:
             t0 = time.perf_counter()
@@ -121,6 +129,14 @@ class HybridSearcher:
         chunk of every document, so a document whose best BM25 chunk and best dense chunk
         differ is still one candidate that both retrievers vote for."""
         per_doc = opts.per == "document"
+        if len(runs) == 1 and not per_doc:  # one retriever, per chunk: its order is the answer
+            ((name, run),) = runs.items()
+            ids = self.state.chunk_ids
+            top = zip(run.rows[:needed].tolist(), run.scores[:needed].tolist(), strict=True)
+            return [
+                self._hit(row, ids[row], score, rank, {name: (row, score, rank)})
+                for rank, (row, score) in enumerate(top, 1)
+            ]
         if per_doc:
             runs = {name: self._best_chunk_per_document(run) for name, run in runs.items()}
         keys = self._document_ids if per_doc else self.state.chunk_ids
