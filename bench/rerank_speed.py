@@ -137,6 +137,8 @@ def main() -> int:
         "blendrank onnx fp32 (fused)": {},
         "blendrank onnx int8 (unfused)": {"optimize": False, "quantize": "int8"},
         "blendrank onnx int8 (fused)": {"quantize": "int8"},
+        "blendrank openvino fp32": {"backend": "openvino"},
+        "blendrank openvino bf16": {"backend": "openvino", "quantize": "bf16"},
     }.items():
         variants[label] = CrossEncoderReranker(
             folder, threads=args.threads, long_documents="truncate", **kwargs

@@ -1,7 +1,7 @@
 """The contract every reranker must honour, run against each reranker class.
 
 A cross-encoder joins when ``blendrank.rerank.cross_encoder`` imports and a tiny test
-model fixture (``tiny_cross_encoder_dir``) is available; otherwise it is skipped.
+model fixture (``tiny_ce_folder``, tests/rerank/conftest.py) is available; otherwise it is skipped.
 """
 
 from __future__ import annotations
@@ -58,9 +58,9 @@ def _cross_encoder(request):
     except ImportError:
         pytest.skip("blendrank.rerank.cross_encoder is not importable")
     try:
-        folder = request.getfixturevalue("tiny_cross_encoder_dir")
+        folder = request.getfixturevalue("tiny_ce_folder")
     except pytest.FixtureLookupError:
-        pytest.skip("no tiny cross-encoder fixture (tiny_cross_encoder_dir) available")
+        pytest.skip("no tiny cross-encoder fixture (tiny_ce_folder) available")
     return CrossEncoderReranker(folder)
 
 

@@ -1,0 +1,106 @@
+"""The two engines a cross-encoder runs on: an ONNX Runtime session (CPU default) and a
+PyTorch model (fp16 on CUDA, fp32 on CPU). Both map padded int64 batches to logits.
+
+>>> run = OnnxRunner(onnx_path, threads=2)                   # doctest: +SKIP
+>>> run(input_ids, attention_mask, token_type_ids).shape     # doctest: +SKIP
+(32,)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from blendrank._optional import require
+from blendrank.errors import ModelError
+from blendrank.rerank.cross_encoder_model import ModelSpec
+from blendrank.rerank.onnx_export import load_torch_model
+
+
+class OnnxRunner:
+    """ONNX Runtime session; ``threads`` sets intra-op threads (None: ORT's default)."""
+
+    def __init__(self, path: Path, *, threads: int | None = None) -> None:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.inter_op_num_threads = 1
+        if threads is not None:
+            options.intra_op_num_threads = threads
+        try:
+            self.session = ort.InferenceSession(
+                str(path), options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as exc:
+            raise ModelError(f"ONNX Runtime cannot load {path}: {exc}") from exc
+        self.inputs = [i.name for i in self.session.get_inputs()]
+        self.path = path
+
+    def __call__(self, ids: np.ndarray, mask: np.ndarray, types: np.ndarray) -> np.ndarray:
+        given = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
+        feed = {name: given[name] for name in self.inputs}
+        logits = self.session.run(None, feed)[0]
+        return np.asarray(logits, dtype=np.float32).reshape(len(ids), -1)[:, 0]
+
+
+class TorchRunner:
+    """The Hugging Face model under PyTorch: fp16 on CUDA when available, else fp32 CPU."""
+
+    def __init__(
+        self,
+        spec: ModelSpec,
+        *,
+        device: str | None = None,
+        threads: int | None = None,
+        trust_remote_code: bool = False,
+    ) -> None:
+        torch = require("torch", "torch", "the torch cross-encoder backend")
+        self.torch = torch
+        if threads is not None:
+            torch.set_num_threads(threads)
+        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        model: Any = load_torch_model(spec, trust_remote_code=trust_remote_code)
+        if self.device.type == "cuda":
+            model = model.half()
+        self.model = model.to(self.device)
+        self.use_types = spec.uses_token_type_ids
+
+    def __call__(self, ids: np.ndarray, mask: np.ndarray, types: np.ndarray) -> np.ndarray:
+        torch = self.torch
+        inputs = {
+            "input_ids": torch.from_numpy(ids).to(self.device),
+            "attention_mask": torch.from_numpy(mask).to(self.device),
+        }
+        if self.use_types:
+            inputs["token_type_ids"] = torch.from_numpy(types).to(self.device)
+        with torch.inference_mode():
+            logits = self.model(**inputs).logits
+        return logits.float().cpu().numpy().reshape(len(ids), -1)[:, 0]
+
+
+class OpenVinoRunner:
+    """OpenVINO on the CPU, from the unfused ONNX export. ``precision="f32"`` keeps
+    sentence-transformers parity; ``"bf16"`` uses bfloat16 matmuls where the CPU has them
+    (AVX512-BF16/AMX): about 1.8x faster again, scores within ~1e-3."""
+
+    def __init__(self, path: Path, *, threads: int | None = None, precision: str = "f32") -> None:
+        ov = require("openvino", "openvino", "the OpenVINO cross-encoder backend")
+        config: dict[str, Any] = {
+            "INFERENCE_PRECISION_HINT": precision,
+            "PERFORMANCE_HINT": "LATENCY",
+        }
+        if threads is not None:
+            config["INFERENCE_NUM_THREADS"] = threads
+        try:
+            self.model = ov.Core().compile_model(str(path), "CPU", config)
+        except Exception as exc:
+            raise ModelError(f"OpenVINO cannot load {path}: {exc}") from exc
+        self.inputs = [port.get_any_name() for port in self.model.inputs]
+
+    def __call__(self, ids: np.ndarray, mask: np.ndarray, types: np.ndarray) -> np.ndarray:
+        given = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
+        logits = self.model({name: given[name] for name in self.inputs})[0]
+        return np.asarray(logits, dtype=np.float32).reshape(len(ids), -1)[:, 0]

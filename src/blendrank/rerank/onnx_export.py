@@ -1,0 +1,214 @@
+"""Export a cross-encoder to ONNX once, optionally fuse and quantise it, and cache the
+result under ``${BLENDRANK_CACHE:-~/.cache/blendrank}/onnx/<fingerprint>/model.onnx``.
+
+Every file is written into a temporary folder first and moved into place with one
+``os.replace``, so a crash or a second process never leaves a half-written model.
+
+>>> path = onnx_model_file(read_model_spec(folder), quantize="int8")   # doctest: +SKIP
+>>> path.name                                                          # doctest: +SKIP
+'model.onnx'
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any, Literal
+
+from blendrank._optional import require
+from blendrank.errors import ModelError
+from blendrank.rerank.cross_encoder_model import ModelSpec
+
+Quantize = Literal[None, "int8"]
+#: bump when the export recipe changes, so old cache entries are not reused
+EXPORT_VERSION = "2"
+OPSET = 17
+
+
+def cache_root() -> Path:
+    """``$BLENDRANK_CACHE`` or ``~/.cache/blendrank``."""
+    return Path(os.environ.get("BLENDRANK_CACHE") or "~/.cache/blendrank").expanduser()
+
+
+def input_names(spec: ModelSpec) -> list[str]:
+    names = ["input_ids", "attention_mask"]
+    return [*names, "token_type_ids"] if spec.uses_token_type_ids else names
+
+
+def load_torch_model(
+    spec: ModelSpec, *, trust_remote_code: bool = False, eager_attention: bool = False
+) -> Any:
+    """The Hugging Face sequence-classification model of ``spec``, in eval mode.
+
+    ``eager_attention`` asks for the plain attention code: its exported graph is the one
+    ONNX Runtime's optimizer recognises and fuses into one ``Attention`` op per layer.
+    """
+    require("torch", "torch", "loading a cross-encoder with PyTorch")
+    transformers = require("transformers", "torch", "loading a cross-encoder with PyTorch")
+    auto = transformers.AutoModelForSequenceClassification
+    kwargs: dict[str, Any] = {"trust_remote_code": trust_remote_code}
+    try:
+        try:
+            model = auto.from_pretrained(
+                str(spec.path),
+                **kwargs,
+                **({"attn_implementation": "eager"} if eager_attention else {}),
+            )
+        except (ValueError, TypeError):  # an architecture without the eager switch
+            if not eager_attention:
+                raise
+            model = auto.from_pretrained(str(spec.path), **kwargs)
+    except Exception as exc:
+        raise ModelError(f"cannot load {spec.path} as a sequence classifier: {exc}") from exc
+    return model.eval()
+
+
+def export_onnx(spec: ModelSpec, target: Path, *, trust_remote_code: bool = False) -> Path:
+    """Write ``target/model.onnx`` (fp32, dynamic batch and sequence axes) from the torch model."""
+    torch = require("torch", "torch", "exporting a cross-encoder to ONNX")
+    require("onnx", "torch", "exporting a cross-encoder to ONNX")
+    model = load_torch_model(spec, trust_remote_code=trust_remote_code, eager_attention=True)
+    names = input_names(spec)
+
+    class Logits(torch.nn.Module):  # positional inputs in a fixed order, logits out
+        def __init__(self, inner: Any) -> None:
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, *inputs: Any) -> Any:
+            return self.inner(**dict(zip(names, inputs, strict=True))).logits
+
+    wrapper = Logits(model).eval()
+    dummy = tuple(torch.ones((2, 8), dtype=torch.long) for _ in names)
+    dynamic = {name: {0: "batch", 1: "sequence"} for name in names}
+    dynamic["logits"] = {0: "batch"}
+    out = target / "model.onnx"
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            wrapper,
+            dummy,
+            str(out),
+            input_names=names,
+            output_names=["logits"],
+            dynamic_axes=dynamic,
+            opset_version=OPSET,
+            dynamo=False,
+        )
+    return out
+
+
+def optimize_onnx(source: Path, target: Path, spec: ModelSpec) -> Path:
+    """ORT transformer optimizer: fused Attention, SkipLayerNorm, BiasGelu (CPU-safe fp32)."""
+    from onnxruntime.transformers import optimizer
+
+    config = _read_config(spec)
+    model = optimizer.optimize_model(
+        str(source),
+        model_type="bert",
+        num_heads=int(config.get("num_attention_heads") or 0),
+        hidden_size=int(config.get("hidden_size") or 0),
+        opt_level=1,
+        use_gpu=False,
+    )
+    out = target / "model.onnx"
+    model.save_model_to_file(str(out), use_external_data_format=_large(source))
+    return out
+
+
+def quantize_int8(source: Path, target: Path) -> Path:
+    """Dynamic int8 quantisation of the MatMul weights (activations quantised at run time)."""
+    from onnx import TensorProto
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    out = target / "model.onnx"
+    quantize_dynamic(
+        str(source),
+        str(out),
+        weight_type=QuantType.QInt8,
+        per_channel=False,
+        use_external_data_format=_large(source),
+        # fused ops (Attention, SkipLayerNorm) defeat shape inference; their outputs are fp32
+        extra_options={"DefaultTensorType": TensorProto.FLOAT},
+    )
+    return out
+
+
+def _large(path: Path) -> bool:
+    return sum(f.stat().st_size for f in path.parent.iterdir() if f.is_file()) > 1_800_000_000
+
+
+def _read_config(spec: ModelSpec) -> dict[str, Any]:
+    import json
+
+    return json.loads((spec.path / "config.json").read_text(encoding="utf-8"))
+
+
+def export_fingerprint(spec: ModelSpec, quantize: Quantize, optimize: bool) -> str:
+    parts = [spec.weights_hash, str(quantize), str(optimize), str(OPSET), EXPORT_VERSION]
+    digest = hashlib.blake2b("|".join(parts).encode(), digest_size=8).hexdigest()
+    return f"{spec.path.name[:40]}-{'int8' if quantize else 'fp32'}-{digest}"
+
+
+def _build(spec: ModelSpec, target: Path, quantize: Quantize, optimize: bool, trc: bool) -> None:
+    """Write the requested variant into the empty folder ``target``."""
+    work = target / "_work"
+    work.mkdir()
+    if spec.onnx_file is not None:  # shipped export: reuse it instead of torch
+        current = spec.onnx_file
+    else:
+        current = export_onnx(spec, work, trust_remote_code=trc)
+    steps = [("optimized", lambda s, t: optimize_onnx(s, t, spec))] if optimize else []
+    if quantize == "int8":
+        steps.append(("quantized", quantize_int8))
+    for name, step in steps:
+        folder = work / name
+        folder.mkdir()
+        current = step(current, folder)
+    for file in current.parent.iterdir():  # the model and any external-data files
+        if file.is_file():
+            shutil.copy2(file, target / file.name)
+    shutil.rmtree(work)
+
+
+def onnx_model_file(
+    spec: ModelSpec,
+    *,
+    quantize: Quantize = None,
+    optimize: bool = True,
+    output: Path | None = None,
+    trust_remote_code: bool = False,
+) -> Path:
+    """Path of the ONNX file for ``spec`` with these settings, building it on first use.
+
+    ``output`` writes into that folder instead of the cache (``blendrank models convert``).
+    A shipped fp32 ``model.onnx`` is used directly when no conversion is asked for.
+    """
+    if quantize not in (None, "int8"):
+        raise ModelError(f"quantize must be None or 'int8', got {quantize!r}")
+    if spec.onnx_file is not None and quantize is None and not optimize and output is None:
+        return spec.onnx_file
+    final = output or cache_root() / "onnx" / export_fingerprint(spec, quantize, optimize)
+    if (final / "model.onnx").is_file():
+        return final / "model.onnx"
+    final.parent.mkdir(parents=True, exist_ok=True)
+    temporary = Path(tempfile.mkdtemp(prefix=".tmp-", dir=final.parent))
+    try:
+        _build(spec, temporary, quantize, optimize, trust_remote_code)
+        if final.exists() and not any(final.iterdir()):
+            final.rmdir()  # an empty --output folder may be replaced
+        try:
+            os.replace(temporary, final)
+        except OSError:
+            if not (final / "model.onnx").is_file():  # not a lost race: a real failure
+                raise ModelError(
+                    f"cannot write the ONNX model to {final}: the folder exists and is "
+                    "not empty; pass an empty or new --output folder"
+                ) from None
+    finally:
+        shutil.rmtree(temporary, ignore_errors=True)
+    return final / "model.onnx"
