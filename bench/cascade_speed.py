@@ -1,0 +1,110 @@
+"""Cascade reranking end to end against sentence-transformers' cross-encoder over all
+candidates: CascadeReranker(bi-encoder on the index's stored embeddings, cross-encoder on
+the top N) vs ``CrossEncoder.predict`` on all 100, same weights, same threads, one run.
+
+    python bench/cascade_speed.py [--threads 2] [--top-n 20] [--reps 5]
+
+The 100 candidates of one query (TREC DL 2020 BM25 top-100; SciFact bm25s top-100) are
+indexed with the default embedder, searched, and the 100 hits reranked; the cascade's
+first stage reuses the hits' stored dense scores. Writes the "cascade-speed" section of
+docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import machine, save_json, write_section  # noqa: E402
+from rerank_speed import build_model, dl20_pairs, scifact_pairs  # noqa: E402
+
+
+def hits_for(query: str, texts: list[str], folder: Path):
+    """An index over exactly these candidates; its hybrid search returns all of them."""
+    from blendrank import Document, Index
+
+    index = Index.create(folder)
+    index.add([Document(f"c{i}", t) for i, t in enumerate(texts)])
+    hits = index.search(query, top_k=len(texts), candidates=2 * len(texts), per="document")
+    assert all("dense" in h.scores for h in hits)  # the cascade reuses stored dense scores
+    assert len(hits) == len(texts), (len(hits), len(texts))
+    return index, hits
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--top-n", type=int, default=20)
+    parser.add_argument("--reps", type=int, default=5)
+    args = parser.parse_args()
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(args.threads)
+    import torch
+    from sentence_transformers import CrossEncoder
+
+    from blendrank.rerank import BiEncoderReranker, CascadeReranker, CrossEncoderReranker
+
+    torch.set_num_threads(args.threads)
+    tmp = Path(tempfile.mkdtemp(prefix="blendrank-cascade-"))
+    model_dir = build_model(tmp / "ce")
+    reference = CrossEncoder(str(model_dir), device="cpu")
+    rows = {}
+    for name, (query, texts) in {
+        "TREC DL 2020": dl20_pairs(100),
+        "SciFact": scifact_pairs(100),
+    }.items():
+        index, hits = hits_for(query, texts, tmp / name.replace(" ", "-"))
+        variants = {}
+        for quant in (None, "int8"):
+            cross = CrossEncoderReranker(model_dir, quantize=quant, threads=args.threads)
+            cascade = CascadeReranker(BiEncoderReranker(index.embedder), cross, top_n=args.top_n)
+            variants[f"cascade N={args.top_n}, cross {quant or 'fp32'}"] = (
+                lambda c=cascade, q=query, h=hits: c.rerank_hits(q, h, 10)
+            )
+        variants["sentence-transformers CrossEncoder, all 100"] = lambda q=query, hs=hits: (
+            reference.predict([(q, h.text) for h in hs], batch_size=32)
+        )
+        for fn in variants.values():  # warm up (exports, sessions, caches)
+            fn()
+        times: dict[str, list[float]] = {k: [] for k in variants}
+        for _ in range(args.reps):
+            for label, fn in variants.items():
+                t0 = time.perf_counter()
+                fn()
+                times[label].append(time.perf_counter() - t0)
+        med = {k: statistics.median(v) for k, v in times.items()}
+        ref = med["sentence-transformers CrossEncoder, all 100"]
+        rows[name] = {k: {"seconds": v, "speedup": ref / v} for k, v in med.items()}
+        print(name, {k: f"{v * 1e3:.0f} ms ({ref / v:.1f}x)" for k, v in med.items()}, flush=True)
+    save_json(
+        "cascade_speed",
+        {"machine": machine(), "threads": args.threads, "top_n": args.top_n, "rows": rows},
+    )
+    lines = [
+        "## Cascade vs a cross-encoder over all candidates",
+        "",
+        f"100 candidates of one query, reranked to the top 10. Cascade: the bi-encoder scores all 100 "
+        f"from the index's stored embeddings (no document is embedded), the cross-encoder (MiniLM-L6 "
+        f"architecture with a fresh 1-logit head, ONNX) scores the top {args.top_n}. Reference: "
+        f"sentence-transformers `CrossEncoder.predict` (torch CPU) on all 100, same weights. "
+        f"{args.threads} threads, median of {args.reps} interleaved passes.",
+        "",
+        "| candidates | variant | ms | speed-up vs ST |",
+        "|---|---|---|---|",
+    ]
+    for name, variants in rows.items():
+        for label, r in variants.items():
+            lines.append(f"| {name} | {label} | {r['seconds'] * 1e3:.0f} | {r['speedup']:.1f}x |")
+    lines += ["", f"Machine: {machine()}. Reproduce: `python bench/cascade_speed.py`."]
+    write_section("cascade-speed", "\n".join(lines))
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
