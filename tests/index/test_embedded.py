@@ -116,6 +116,8 @@ def test_bad_filters_and_queries_get_clear_errors(kb_index: Index) -> None:
         kb_index.search("agent", top_k=0)
     with pytest.raises(InvalidInputError, match="mode must be one of"):
         kb_index.search("agent", mode="sparse")
+    with pytest.raises(InvalidInputError, match=r"unknown search option\(s\) \['topk'\]"):
+        kb_index.search_many(["agent"], topk=3)
     with pytest.raises(InvalidInputError, match="weights"):
         kb_index.search("agent", fusion="linear", weights={"bm25": 1, "splade": 1})
 

@@ -358,6 +358,10 @@ class Index:
         """:meth:`search` for many queries, embedding them in batches."""
         filter_ = kwargs.pop("filter", None)
         timings = kwargs.pop("timings", None)
+        unknown = set(kwargs) - set(SearchOptions.__dataclass_fields__)
+        if unknown:
+            valid = sorted({*SearchOptions.__dataclass_fields__, "filter", "timings"})
+            raise InvalidInputError(f"unknown search option(s) {sorted(unknown)}; valid: {valid}")
         opts = SearchOptions(top_k=top_k, **kwargs)
         queries = [validate_query(q) for q in queries]
         mask = self._mask(filter_)
