@@ -42,8 +42,10 @@ def rows_for(name: str, report: dict) -> list[str]:
     rows = []
     for pipeline, entry in report["pipelines"].items():
         mean = entry["mean"]
-        lat = entry["latency_seconds"].get("total", {})
-        ms = "/".join(f"{lat.get(p, float('nan')) * 1e3:.1f}" for p in ("p50", "p95", "p99"))
+        lat = entry["latency_seconds"].get("total") or {}
+        values = [lat.get(p) for p in ("p50", "p95", "p99")]
+        ok = all(isinstance(v, (int, float)) and v == v for v in values)  # a run file has none
+        ms = "/".join(f"{v * 1e3:.1f}" for v in values) if ok else "— (precomputed run)"
         rows.append(
             f"| {name} | {pipeline} | {mean['ndcg@10']:.4f} | {mean['mrr@10']:.4f} | "
             f"{mean['recall@100']:.4f} | {mean['hit_rate@5']:.4f} | {ms} |"
