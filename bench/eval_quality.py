@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -35,6 +36,9 @@ def run_eval(name: str) -> dict:
     t0 = time.perf_counter()
     subprocess.run(cmd, check=True, cwd=REPO)
     print(f"{name}: {time.perf_counter() - t0:.0f} s", flush=True)
+    docs = REPO / "docs" / "eval-reports"
+    docs.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(out / "report.md", docs / f"{name}.md")
     return json.loads((out / "report.json").read_text(encoding="utf-8"))
 
 
@@ -75,7 +79,8 @@ def main() -> None:
         "(grade >= 2 relevant for binary metrics). No pretrained cross-encoder can be obtained here, "
         "so none is listed until the project trains one. Latency is per query, one at a time, "
         "query embedding included. Significance tests and error analysis: "
-        "`bench/results/eval/<collection>/report.md`.",
+        "[docs/eval-reports/](eval-reports/) (the harness's Markdown reports from this run; HTML, "
+        "JSON and TREC runs land in `bench/results/eval/<collection>/`).",
         "",
         f"Machine: {machine()}. Reproduce: `python bench/eval_quality.py` (each row is "
         "`blendrank eval <collection> --config bench/eval/<collection>.yaml --report ...`).",
