@@ -56,7 +56,10 @@ def timed_search(retriever, queries: np.ndarray, k: int, mask=None, exact=False)
 def recall(approx: list[np.ndarray], exact: list[np.ndarray]) -> float:
     return float(
         np.mean(
-            [len(set(a.tolist()) & set(e.tolist())) / max(1, len(e)) for a, e in zip(approx, exact, strict=True)]
+            [
+                len(set(a.tolist()) & set(e.tolist())) / max(1, len(e))
+                for a, e in zip(approx, exact, strict=True)
+            ]
         )
     )
 

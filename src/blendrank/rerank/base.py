@@ -161,13 +161,15 @@ class Reranker(ABC):
         scores, hits = self.cached_score(query, texts)
         if scores.shape != (len(texts),):
             raise RuntimeError(
-                f"{type(self).__name__}.score returned shape {scores.shape} "
-                f"for {len(texts)} texts"
+                f"{type(self).__name__}.score returned shape {scores.shape} for {len(texts)} texts"
             )
         order = ranked_order(scores)[:k]
         results = [
             RerankResult(
-                text=texts[i], score=float(scores[i]), index=int(i), id=fields[i][1],
+                text=texts[i],
+                score=float(scores[i]),
+                index=int(i),
+                id=fields[i][1],
                 metadata=fields[i][2],
             )
             for i in order
