@@ -288,3 +288,12 @@ def test_japanese_and_chinese_dense_through_an_openai_compatible_server(
     assert index.search("怎么安装软件", top_k=1, mode="dense")[0].doc_id == "zh-install"
     top = index.search("バックアップはどこに保存されますか", top_k=2)
     assert top[0].doc_id == "ja-backup" and set(top[0].scores) == {"bm25", "dense", "fused"}
+
+
+def test_ann_index_matches_exact_and_reopens(tmp_path: Path, sample_docs, kb_index: Index) -> None:
+    index = Index.create(tmp_path / "idx", ann={"exact_below": 1})  # always take the HNSW path
+    index.add(sample_docs)
+    for reopened in (index, Index.open(tmp_path / "idx")):
+        for query in ("restore a backup", "license seats", "GPU memory"):
+            got = [h.id for h in reopened.search(query, top_k=3, mode="dense")]
+            assert got == [h.id for h in kb_index.search(query, top_k=3, mode="dense")]
