@@ -16,6 +16,7 @@ import json
 import sys
 import warnings
 from pathlib import Path
+from typing import Any
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -94,7 +95,7 @@ def _tune(args: argparse.Namespace, progress: bool):
     from blendrank.evaluate.reports.terminal import render_trials
 
     config = load_tune_config(args.tune)
-    changes = {}
+    changes: dict[str, Any] = {}
     if args.metrics:
         changes["metrics"] = tuple(validate_metrics(args.metrics))
     if args.relevance_level:

@@ -77,11 +77,11 @@ def rank_changes(
         if relevant and r0 <= cutoff and (r1 is None or r1 > r0):
             demoted.append(RankChange(doc_id, grades.get(doc_id), r0, r1))
     promoted = []
-    for doc_id, r1 in rank_after.items():
+    for doc_id, new_rank in rank_after.items():
         relevant = grades.get(doc_id, 0) >= relevance_level
-        r0 = rank_before.get(doc_id)
-        if not relevant and r1 <= cutoff and (r0 is None or r0 > r1):
-            promoted.append(RankChange(doc_id, grades.get(doc_id), r0, r1))
+        old_rank = rank_before.get(doc_id)
+        if not relevant and new_rank <= cutoff and (old_rank is None or old_rank > new_rank):
+            promoted.append(RankChange(doc_id, grades.get(doc_id), old_rank, new_rank))
     demoted.sort(key=lambda c: (c.rank_before, c.doc_id))
     promoted.sort(key=lambda c: (c.rank_after, c.doc_id))
     return QueryAnalysis(query_id, query, delta, demoted, promoted)

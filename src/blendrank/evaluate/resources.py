@@ -103,7 +103,9 @@ class RerankerCache:
         if key not in self._loaded:
             loader = self._loader
             if loader is None:
-                from blendrank.rerank import load_reranker as loader
+                from blendrank.rerank import load_reranker
+
+                loader = load_reranker
             try:
                 self._loaded[key] = loader(spec, **dict(params))
             except TypeError as exc:

@@ -24,7 +24,9 @@ from blendrank._optional import require
 from blendrank.errors import InvalidInputError
 
 
-def _paired(a: Sequence[float], b: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+def _paired(
+    a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     x = np.asarray(a, dtype=np.float64)
     y = np.asarray(b, dtype=np.float64)
     if x.ndim != 1 or x.shape != y.shape:
@@ -36,7 +38,7 @@ def _paired(a: Sequence[float], b: Sequence[float]) -> tuple[np.ndarray, np.ndar
     return x, y
 
 
-def paired_t_test(a: Sequence[float], b: Sequence[float]) -> float:
+def paired_t_test(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray) -> float:
     """Two-sided p-value of the paired t-test; 1.0 when every difference is equal to 0,
     and 0.0 when the differences are all equal and non-zero (zero variance)."""
     x, y = _paired(a, b)
@@ -48,8 +50,8 @@ def paired_t_test(a: Sequence[float], b: Sequence[float]) -> float:
 
 
 def permutation_test(
-    a: Sequence[float],
-    b: Sequence[float],
+    a: Sequence[float] | np.ndarray,
+    b: Sequence[float] | np.ndarray,
     *,
     permutations: int = 10_000,
     seed: int = 0,

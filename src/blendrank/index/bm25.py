@@ -6,6 +6,7 @@ import json
 import logging
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -21,7 +22,7 @@ class BM25Retriever:
     the rows where ``mask`` is true; rows with score 0 (no query term) are not returned.
     """
 
-    def __init__(self, model: object | None, n_rows: int, k1: float, b: float):
+    def __init__(self, model: Any, n_rows: int, k1: float, b: float):
         self._model = model
         self.n_rows = n_rows
         self.k1 = k1

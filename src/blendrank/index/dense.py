@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from blendrank.errors import InvalidInputError
+from blendrank.errors import IndexFormatError, InvalidInputError
 from blendrank.index.topk import top_k_indices
 
 VECTORS_FILE = "vectors.npy"
@@ -56,9 +56,7 @@ class AnnConfig:
 class DenseRetriever:
     """Exact or approximate nearest-neighbour search with a row mask applied first."""
 
-    def __init__(
-        self, vectors: np.ndarray, ann: object | None = None, ann_config: AnnConfig | None = None
-    ):
+    def __init__(self, vectors: np.ndarray, ann: Any = None, ann_config: AnnConfig | None = None):
         self.vectors = vectors
         self.ann = ann
         self.ann_config = ann_config
@@ -88,7 +86,9 @@ class DenseRetriever:
             from usearch.index import Index as HnswIndex
 
             ann = HnswIndex.restore(str(folder / ANN_FILE), view=False)
-            ann.expansion_search = ann_config.expansion_search
+            if ann is None:
+                raise IndexFormatError(f"cannot read the HNSW index {folder / ANN_FILE}")
+            ann.expansion_search = ann_config.expansion_search  # type: ignore[misc]  # has a setter
         return cls(vectors, ann, ann_config)
 
     def search(
@@ -100,7 +100,9 @@ class DenseRetriever:
         allowed = self.n_rows if mask is None else int(mask.sum())
         if allowed == 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        if exact or self.ann is None or allowed < self.ann_config.exact_below:
+        if exact or self.ann is None or self.ann_config is None:
+            return self._exact(query, k, mask, allowed)
+        if allowed < self.ann_config.exact_below:
             return self._exact(query, k, mask, allowed)
         return self._approximate(query, k, mask, allowed)
 
@@ -140,7 +142,7 @@ class DenseRetriever:
         return rows[order], scores[order]
 
 
-def _build_hnsw(vectors: np.ndarray, config: AnnConfig) -> object:
+def _build_hnsw(vectors: np.ndarray, config: AnnConfig) -> Any:
     from usearch.index import Index as HnswIndex
 
     index = HnswIndex(

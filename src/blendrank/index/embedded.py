@@ -45,7 +45,7 @@ class Index:
         self.title_in_chunks: bool = settings["title_in_chunks"]
         self.analyzer = make_analyzer(settings["analyzer"])
         self._embedder_config = settings["embedder"]
-        self._embedder = None
+        self._embedder: Any = None
         self.ann_config = AnnConfig.from_option(settings["ann"])
         self._load_generation(int(manifest["generation"]))
 
@@ -80,6 +80,7 @@ class Index:
         store = IndexStore(path)
         if exist_ok and store.exists():
             return cls.open(path)
+        ann_config = AnnConfig.from_option(ann)
         embedder_obj = make_embedder(embedder) if embedder is not None else None
         chunker = TokenChunker(
             tokenizer or _tokenizer_source(embedder_obj),
@@ -94,7 +95,7 @@ class Index:
                 "tokenizer": tokenizer or _tokenizer_source(embedder_obj),
             },
             "bm25": {"k1": float(bm25_k1), "b": float(bm25_b)},
-            "ann": (AnnConfig.from_option(ann).to_dict() if ann else None),
+            "ann": ann_config.to_dict() if ann_config else None,
             "title_in_chunks": bool(title_in_chunks),
         }
         if not (bm25_k1 >= 0 and 0 <= bm25_b <= 1):
@@ -204,12 +205,7 @@ class Index:
             raise InvalidInputError(
                 "this index has no dense embeddings (created with embedder=None)"
             )
-        rows = []
-        for cid in chunk_ids:
-            row = self._state.row_of(cid)
-            if row is None:
-                raise InvalidInputError(f"unknown chunk id {cid!r}")
-            rows.append(row)
+        rows = self._state.rows_of(chunk_ids)
         return np.asarray(self._searcher.dense.vectors[rows], dtype=np.float32)
 
     def metadata_table(self):

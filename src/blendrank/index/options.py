@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from blendrank.errors import InvalidInputError
 
@@ -31,12 +31,12 @@ def _choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
 @dataclass(frozen=True)
 class SearchOptions:
     top_k: int = 10
-    mode: Literal["hybrid", "bm25", "dense"] = "hybrid"
+    mode: str = "hybrid"
     fusion: str = "rrf"
     rrf_k: int = 60
     weights: Mapping[str, float] | None = None
     normalization: str = "minmax"
-    per: Literal["chunk", "document"] = "chunk"
+    per: str = "chunk"
     candidates: int = 100
     rerank: Any = None
     rerank_candidates: int | None = None

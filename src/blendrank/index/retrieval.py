@@ -88,7 +88,7 @@ class HybridSearcher:
             and "vectors" in inspect.signature(reranker.rerank_hits).parameters
             and getattr(model, "fingerprint", None) == self._embedder_fingerprint()
         ):
-            rows = [self.state.row_of(h.chunk_id) for h in hits]
+            rows = self.state.rows_of([h.chunk_id for h in hits])
             vectors = np.asarray(self.dense.vectors[rows], dtype=np.float32)
             return reranker.rerank_hits(query, hits, top_k, vectors=vectors)
         return reranker.rerank_hits(query, hits, top_k)
@@ -139,13 +139,12 @@ class HybridSearcher:
             ]
         if per_doc:
             runs = {name: self._best_chunk_per_document(run) for name, run in runs.items()}
-        keys = self._document_ids if per_doc else self.state.chunk_ids
+        key_of = self._document_ids if per_doc else self.state.chunk_ids.__getitem__
         own: dict[str, dict[str, tuple[int, float, int]]] = {}  # run -> key -> (row, score, rank)
         for name, run in runs.items():
             rows, scores = run.rows.tolist(), run.scores.tolist()
             own[name] = {
-                keys(r) if per_doc else keys[r]: (r, s, n)
-                for n, (r, s) in enumerate(zip(rows, scores, strict=True), 1)
+                key_of(r): (r, s, n) for n, (r, s) in enumerate(zip(rows, scores, strict=True), 1)
             }
         if len(own) == 1:
             (entries,) = own.values()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from blendrank.errors import IndexFormatError
+from blendrank.errors import IndexFormatError, InvalidInputError
 from blendrank.types import Chunk, Document
 
 DOCUMENTS_FILE = "documents.jsonl"
@@ -52,6 +52,16 @@ class IndexState:
         if self._row_of is None:
             self._row_of = {cid: r for r, cid in enumerate(self.chunk_ids)}
         return self._row_of.get(chunk_id)
+
+    def rows_of(self, chunk_ids: Sequence[str]) -> list[int]:
+        """Row numbers of chunk ids; an unknown id is an InvalidInputError."""
+        rows = []
+        for cid in chunk_ids:
+            row = self.row_of(cid)
+            if row is None:
+                raise InvalidInputError(f"unknown chunk id {cid!r}")
+            rows.append(row)
+        return rows
 
     def chunk(self, row: int) -> Chunk:
         doc = self.documents[int(self.doc_rows[row])]

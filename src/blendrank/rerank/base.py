@@ -62,15 +62,15 @@ def document_fields(doc: DocumentLike, position: int) -> tuple[str, str | None, 
         text = f"{doc.title}\n{doc.text}" if doc.title else doc.text
         return text, doc.id, dict(doc.metadata)
     if isinstance(doc, Mapping):
-        text = doc.get("text")
-        if not isinstance(text, str):
+        raw_text = doc.get("text")
+        if not isinstance(raw_text, str):
             raise InvalidInputError(
                 f"documents[{position}] is a mapping without a string 'text' key; "
                 "pass {'text': '...'} or a plain string"
             )
         raw_id = doc.get("id", doc.get("_id"))
         metadata = doc.get("metadata") or {}
-        return text, None if raw_id is None else str(raw_id), dict(metadata)
+        return raw_text, None if raw_id is None else str(raw_id), dict(metadata)
     raise InvalidInputError(
         f"documents[{position}] must be a string, Document, Hit or mapping with 'text'; "
         f"got {type(doc).__name__}"

@@ -29,12 +29,12 @@ def token_budget_batches(
         raise InvalidInputError(f"max_tokens must be >= 1, got {max_tokens}")
     if max_rows is not None and max_rows < 1:
         raise InvalidInputError(f"batch_size must be >= 1, got {max_rows}")
-    lengths = np.asarray(lengths, dtype=np.int64)
-    order = np.argsort(-lengths, kind="stable")
+    token_counts = np.asarray(lengths, dtype=np.int64)
+    order = np.argsort(-token_counts, kind="stable")
     batches: list[np.ndarray] = []
     start = 0
     while start < len(order):
-        longest = max(int(lengths[order[start]]), 1)  # batch padded to its first (longest)
+        longest = max(int(token_counts[order[start]]), 1)  # batch padded to its first (longest)
         rows = max(1, max_tokens // longest)
         if max_rows is not None:
             rows = min(rows, max_rows)
@@ -46,7 +46,7 @@ def token_budget_batches(
 def pad_batch(
     ids: Sequence[Sequence[int]],
     type_ids: Sequence[Sequence[int]],
-    positions: Sequence[int],
+    positions: Sequence[int] | np.ndarray,
     *,
     pad_id: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -151,12 +151,12 @@ class CrossEncoderReranker(Reranker):
         if backend == "onnx":
             self.onnx_path: Path | None = onnx_model_file(
                 self.spec,
-                quantize=quantize,
+                quantize=quantize,  # type: ignore[arg-type]  # bf16 was refused above for onnx
                 optimize=optimize,
                 trust_remote_code=trust_remote_code,
             )
             self._run: Any = OnnxRunner(self.onnx_path, threads=threads)
-            self.precision = quantize or "fp32"
+            self.precision: str = quantize or "fp32"
         elif backend == "openvino":
             # OpenVINO reads the plain export: ORT's fused ops are not standard ONNX
             self.onnx_path = onnx_model_file(

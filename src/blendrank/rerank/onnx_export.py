@@ -74,7 +74,7 @@ def export_onnx(spec: ModelSpec, target: Path, *, trust_remote_code: bool = Fals
     model = load_torch_model(spec, trust_remote_code=trust_remote_code, eager_attention=True)
     names = input_names(spec)
 
-    class Logits(torch.nn.Module):  # positional inputs in a fixed order, logits out
+    class Logits(torch.nn.Module):  # type: ignore[name-defined]  # positional inputs, logits out
         def __init__(self, inner: Any) -> None:
             super().__init__()
             self.inner = inner
