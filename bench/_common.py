@@ -45,6 +45,22 @@ def load_beir(name: str, split: str = "test"):
     return docs, queries, qrels
 
 
+def plain_bm25s_model(docs):
+    """The reference: bm25s with its own tokenizer, English stopwords and Snowball stemming,
+    over "title\ntext" (the text blendrank indexes). Returns (model, stemmer)."""
+    import bm25s
+    import Stemmer
+
+    stemmer = Stemmer.Stemmer("english")
+    corpus = [f"{d.title}\n{d.text}" if d.title else d.text for d in docs]
+    model = bm25s.BM25(k1=1.5, b=0.75)
+    model.index(
+        bm25s.tokenize(corpus, stopwords="en", stemmer=stemmer, show_progress=False),
+        show_progress=False,
+    )
+    return model, stemmer
+
+
 def ndcg_at_10(qrels: dict, run: dict) -> float:
     from ranx import Qrels, Run, evaluate
 

@@ -17,7 +17,15 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import CACHE, load_beir, machine, ndcg_at_10, save_json, write_section  # noqa: E402
+from _common import (  # noqa: E402
+    CACHE,
+    load_beir,
+    machine,
+    ndcg_at_10,
+    plain_bm25s_model,
+    save_json,
+    write_section,
+)
 
 PIPELINES = {
     "bm25": {"mode": "bm25"},
@@ -32,15 +40,8 @@ PIPELINES = {
 def plain_bm25s(docs, queries) -> dict:
     """The reference: bm25s with its own tokenizer, English stopwords and Snowball stemming."""
     import bm25s
-    import Stemmer
 
-    stemmer = Stemmer.Stemmer("english")
-    corpus = [f"{d.title}\n{d.text}" if d.title else d.text for d in docs]
-    model = bm25s.BM25(k1=1.5, b=0.75)
-    model.index(
-        bm25s.tokenize(corpus, stopwords="en", stemmer=stemmer, show_progress=False),
-        show_progress=False,
-    )
+    model, stemmer = plain_bm25s_model(docs)
     qids = list(queries)
     tokens = bm25s.tokenize(
         [queries[q] for q in qids], stopwords="en", stemmer=stemmer, show_progress=False

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import load_beir, machine, percentile, save_json, write_section  # noqa: E402
+from _common import load_beir, machine, percentile, plain_bm25s_model, save_json, write_section  # noqa: E402
 
 
 def index_in_subprocess(dataset: str, folder: Path, embedder: str | None, threads: int) -> dict:
@@ -48,15 +48,8 @@ def index_in_subprocess(dataset: str, folder: Path, embedder: str | None, thread
 def bm25_overhead(index, docs, queries: list[str], rounds: int) -> dict:
     """Per-query time of index.search(mode='bm25') vs bm25s tokenize + retrieve, interleaved."""
     import bm25s
-    import Stemmer
 
-    stemmer = Stemmer.Stemmer("english")
-    corpus = [f"{d.title}\n{d.text}" if d.title else d.text for d in docs]
-    model = bm25s.BM25(k1=1.5, b=0.75)
-    model.index(
-        bm25s.tokenize(corpus, stopwords="en", stemmer=stemmer, show_progress=False),
-        show_progress=False,
-    )
+    model, stemmer = plain_bm25s_model(docs)
 
     def plain(q: str) -> None:
         tokens = bm25s.tokenize([q], stopwords="en", stemmer=stemmer, show_progress=False)

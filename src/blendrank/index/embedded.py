@@ -136,8 +136,15 @@ class Index:
         self._state = IndexState.load(folder)
         bm25 = BM25Retriever.load(folder / "bm25")
         dense = DenseRetriever.load(folder, self.ann_config) if self._embedder_config else None
+        self._install(self._state, bm25, dense)
+
+    def _install(
+        self, state: IndexState, bm25: BM25Retriever, dense: DenseRetriever | None
+    ) -> None:
+        """Make ``state`` and its retrievers the ones searches use."""
+        self._state = state
         self._searcher = HybridSearcher(
-            self._state,
+            state,
             bm25,
             dense,
             PhraseMatcher(self.title_in_chunks),
@@ -277,16 +284,7 @@ class Index:
             )
             self._store.commit(tmp, manifest)
             self._manifest = manifest
-            self._state = state
-            self._searcher = HybridSearcher(
-                state,
-                bm25,
-                dense,
-                PhraseMatcher(self.title_in_chunks),
-                self.analyzer,
-                self._index_fingerprint,
-            )
-            self._metadata = None
+            self._install(state, bm25, dense)
         return plan.counts
 
     def _vectors_for(
