@@ -24,6 +24,23 @@ from blendrank.types import Hit, RerankResult
 Fields = list[tuple[str, str | None, dict[str, Any]]]
 
 
+def checked_vectors(vectors: np.ndarray, rows: int | None = None) -> np.ndarray:
+    """Stored document vectors as a finite numeric (n, dim) array, with ``rows`` rows when given
+    (one row per document or hit, in order)."""
+    matrix = np.asarray(vectors)
+    if matrix.ndim != 2 or not np.issubdtype(matrix.dtype, np.number):
+        raise InvalidInputError(
+            f"vectors must be a numeric 2-D array (n, dim), got shape {matrix.shape}"
+        )
+    if not np.isfinite(matrix).all():
+        raise InvalidInputError("vectors contain NaN or infinite values")
+    if rows is not None and matrix.shape[0] != rows:
+        raise InvalidInputError(
+            f"got {matrix.shape[0]} vectors for {rows} documents; pass one row per hit/document"
+        )
+    return matrix
+
+
 def checked_fields(query: str, documents: Sequence[DocumentLike]) -> tuple[str, Fields]:
     """Validate ``query`` and ``documents`` exactly as ``Reranker.rerank`` does."""
     query = validate_query(query)

@@ -17,7 +17,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from blendrank.errors import InvalidInputError
-from blendrank.rerank._results import checked_fields, hits_from_scores, results_from_scores
+from blendrank.rerank._results import (
+    checked_fields,
+    checked_vectors,
+    hits_from_scores,
+    results_from_scores,
+)
 from blendrank.rerank.base import DocumentLike, Reranker, RerankResults, ScoreCache
 from blendrank.types import Hit
 
@@ -91,13 +96,7 @@ class BiEncoderReranker(Reranker):
         """Cosine of the query with precomputed document vectors ``(n, dim)`` — e.g.
         ``index.chunk_vectors(ids)`` — without embedding any document. The vectors must
         come from the same embedder, or the scores mean nothing."""
-        matrix = np.asarray(vectors)
-        if matrix.ndim != 2 or not np.issubdtype(matrix.dtype, np.number):
-            raise InvalidInputError(
-                f"vectors must be a numeric 2-D array (n, dim), got shape {matrix.shape}"
-            )
-        if not np.isfinite(matrix).all():
-            raise InvalidInputError("vectors contain NaN or infinite values")
+        matrix = checked_vectors(vectors)
         q = self.query_vector(query)
         if matrix.shape[0] and matrix.shape[1] != q.shape[0]:
             raise InvalidInputError(
@@ -138,12 +137,7 @@ class BiEncoderReranker(Reranker):
         return hits_from_scores(hits, self._scores_for(query, vectors, len(hits)), top_k)
 
     def _scores_for(self, query: str, vectors: np.ndarray, n: int) -> np.ndarray:
-        scores = self.score_vectors(query, vectors)
-        if scores.shape[0] != n:
-            raise InvalidInputError(
-                f"got {scores.shape[0]} vectors for {n} documents; pass one row per document"
-            )
-        return scores
+        return self.score_vectors(query, checked_vectors(vectors, n))
 
 
 def _label(embedder: Embedder) -> str:

@@ -26,10 +26,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from blendrank.errors import InvalidInputError
 from blendrank.fuse.normalize import minmax
 from blendrank.rerank._composite import CompositeReranker, check_fraction, check_reranker
-from blendrank.rerank._results import checked_fields, hits_from_scores
+from blendrank.rerank._results import checked_fields, checked_vectors, hits_from_scores
 from blendrank.rerank.base import Reranker
 from blendrank.rerank.bi_encoder import DEFAULT_EMBEDDER, cosine_scores, resolve_embedder
 from blendrank.types import Hit
@@ -131,12 +130,7 @@ class MMRReranker(CompositeReranker):
         if not hits:
             return []
         query, fields = checked_fields(query, hits)
-        matrix = np.asarray(vectors)
-        if matrix.ndim != 2 or matrix.shape[0] != len(hits) or not np.isfinite(matrix).all():
-            raise InvalidInputError(
-                f"vectors must be a finite (n, dim) array with one row per hit ({len(hits)}), "
-                f"got shape {matrix.shape}"
-            )
+        matrix = checked_vectors(vectors, len(hits))
         self._cache_hits = 0
         return hits_from_scores(hits, self._select(query, [f[0] for f in fields], matrix), top_k)
 
