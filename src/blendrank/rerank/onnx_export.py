@@ -16,16 +16,18 @@ import os
 import shutil
 import tempfile
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
 from blendrank._optional import require
 from blendrank.errors import ModelError
+from blendrank.rerank.cls_pruning import prune_last_layer
 from blendrank.rerank.cross_encoder_model import ModelSpec
 
 Quantize = Literal[None, "int8"]
 #: bump when the export recipe changes, so old cache entries are not reused
-EXPORT_VERSION = "2"
+EXPORT_VERSION = "3"  # 3: last layer computes the first token only
 OPSET = 17
 
 
@@ -67,11 +69,19 @@ def load_torch_model(
     return model.eval()
 
 
-def export_onnx(spec: ModelSpec, target: Path, *, trust_remote_code: bool = False) -> Path:
-    """Write ``target/model.onnx`` (fp32, dynamic batch and sequence axes) from the torch model."""
+def export_onnx(
+    spec: ModelSpec, target: Path, *, trust_remote_code: bool = False, prune: bool = True
+) -> Path:
+    """Write ``target/model.onnx`` (fp32, dynamic batch and sequence axes) from the torch model.
+
+    ``prune`` computes the last layer for the first token only where that gives the same
+    logits (:mod:`blendrank.rerank.cls_pruning`).
+    """
     torch = require("torch", "torch", "exporting a cross-encoder to ONNX")
     require("onnx", "torch", "exporting a cross-encoder to ONNX")
     model = load_torch_model(spec, trust_remote_code=trust_remote_code, eager_attention=True)
+    if prune:
+        model = prune_last_layer(model)
     names = input_names(spec)
 
     class Logits(torch.nn.Module):  # type: ignore[name-defined]  # positional inputs, logits out
@@ -193,22 +203,32 @@ def onnx_model_file(
     if spec.onnx_file is not None and quantize is None and not optimize and output is None:
         return spec.onnx_file
     final = output or cache_root() / "onnx" / export_fingerprint(spec, quantize, optimize)
-    if (final / "model.onnx").is_file():
-        return final / "model.onnx"
+    return build_once(
+        final,
+        "model.onnx",
+        lambda folder: _build(spec, folder, quantize, optimize, trust_remote_code),
+    )
+
+
+def build_once(final: Path, name: str, build: Callable[[Path], None]) -> Path:
+    """``final/name``, first calling ``build(folder)`` on a fresh temporary folder and moving
+    it to ``final`` in one ``os.replace`` when ``final/name`` does not exist yet."""
+    if (final / name).is_file():
+        return final / name
     final.parent.mkdir(parents=True, exist_ok=True)
     temporary = Path(tempfile.mkdtemp(prefix=".tmp-", dir=final.parent))
     try:
-        _build(spec, temporary, quantize, optimize, trust_remote_code)
+        build(temporary)
         if final.exists() and not any(final.iterdir()):
             final.rmdir()  # an empty --output folder may be replaced
         try:
             os.replace(temporary, final)
         except OSError:
-            if not (final / "model.onnx").is_file():  # not a lost race: a real failure
+            if not (final / name).is_file():  # not a lost race: a real failure
                 raise ModelError(
-                    f"cannot write the ONNX model to {final}: the folder exists and is "
+                    f"cannot write the model to {final}: the folder exists and is "
                     "not empty; pass an empty or new --output folder"
                 ) from None
     finally:
         shutil.rmtree(temporary, ignore_errors=True)
-    return final / "model.onnx"
+    return final / name

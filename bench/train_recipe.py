@@ -1,0 +1,325 @@
+"""Train cross-encoders with ``blendrank.train`` and measure them (issue #6's recipe).
+
+    python bench/train_recipe.py scifact-train   # SciFact train split only, ~30-60 min CPU
+    python bench/train_recipe.py scifact-eval    # SciFact test: hybrid vs + cross-encoder
+    python bench/train_recipe.py dl20            # TREC DL 2020, 2-fold cross-validation
+
+SciFact: the model trains on ``qrels/train.tsv`` queries only (10% of them held out for
+validation and early stopping), with hard negatives mined by the default hybrid index;
+the test queries are never seen. Evaluation reranks each test query's hybrid (RRF) top
+``--depth`` candidates (per document) with the trained model through blendrank's
+``CrossEncoderReranker`` (ONNX fp32 and int8), and the cascade (bi-encoder scores from the
+index's stored embeddings, cross-encoder on the top 20 of the hybrid top 100, alpha 0.7).
+DL 2020: the 54 queries are split in two seeded halves; a model trained on one half's
+judgments (negatives mined by BM25 over the passage pool, plus judged non-relevant ones)
+reranks the other half's BM25 top-100 run, and vice versa.
+
+Models go to bench/cache/models/ (not committed); figures to docs/benchmarks.md
+("train-scifact", "train-dl20") and bench/results/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import CACHE, DATA, load_beir, machine, save_json, write_section  # noqa: E402
+
+MODELS = CACHE / "models"
+SCIFACT_CONFIG = dict(
+    loss="listwise",
+    epochs=1,
+    batch_groups=4,
+    hard_negatives=3,
+    random_negatives=1,
+    max_length=160,
+    learning_rate=5e-5,
+    retriever="hybrid",
+    mining_depth=50,
+    val_fraction=0.1,
+    val_depth=15,
+    val_max_queries=60,
+    eval_every=70,
+    seed=0,
+    threads=2,
+)
+DL20_CONFIG = dict(
+    loss="listwise",
+    epochs=2,
+    batch_groups=4,
+    hard_negatives=3,
+    random_negatives=1,
+    max_length=160,
+    learning_rate=1e-4,
+    retriever="bm25",
+    mining_depth=50,
+    min_positive_grade=2,
+    max_positives_per_query=16,
+    val_fraction=0.0,
+    seed=0,
+    threads=2,
+)
+
+
+def scifact_index():
+    from blendrank import Index
+
+    path = CACHE / "index-scifact-default"
+    if path.exists():
+        return Index.open(path)
+    docs, _, _ = load_beir("scifact")
+    index = Index.create(path)
+    index.add(docs, progress=True)
+    return index
+
+
+def train_scifact(args) -> None:
+    from blendrank.train import TrainConfig, load_beir_training, train_cross_encoder
+
+    config = TrainConfig.from_dict({**SCIFACT_CONFIG, **json.loads(args.config or "{}")})
+    data = load_beir_training(DATA / "scifact", "train")
+    result = train_cross_encoder(
+        data, args.model or MODELS / "scifact-ce", config, index=scifact_index(), overwrite=True
+    )
+    h = result.history
+    print(
+        json.dumps(
+            {
+                k: h[k]
+                for k in (
+                    "best_val_ndcg@10",
+                    "best_step",
+                    "steps",
+                    "seconds",
+                    "peak_rss_mb",
+                    "evals",
+                    "val_first_stage_ndcg@10",
+                )
+            }
+        )
+    )
+
+
+def _ce(model: Path, quantize: str | None):
+    from blendrank.rerank import CrossEncoderReranker
+
+    return CrossEncoderReranker(model, quantize=quantize, threads=2)
+
+
+def _ranked(doc_ids, scores):
+    order = sorted(range(len(doc_ids)), key=lambda i: (-scores[i], doc_ids[i]))
+    return [doc_ids[i] for i in order]
+
+
+def eval_scifact(args) -> None:
+    import numpy as np
+    from _common import ndcg_at_10
+
+    from blendrank.rerank.cascade import cascade_scores
+
+    model = Path(args.model or MODELS / "scifact-ce")
+    docs, queries, qrels = load_beir("scifact", "test")
+    texts = {d.id: f"{d.title}\n{d.text}" if d.title else d.text for d in docs}
+    index = scifact_index()
+    first: dict[str, list] = {}
+    for qid, q in queries.items():
+        first[qid] = index.search(q, top_k=100, per="document", candidates=100)
+    runs: dict[str, dict] = {"hybrid RRF": {q: _run(h) for q, h in first.items()}}
+    timings = {}
+    for precision in ("fp32", "int8"):
+        rf = _ce(model, None if precision == "fp32" else "int8")
+        rf.score("warm up", ["warm up"])
+        scores: dict[str, dict[str, float]] = {}
+        start = time.perf_counter()
+        for qid, hits in first.items():
+            ids = [h.doc_id for h in hits]
+            dense = np.array([h.scores.get("dense", -1.0) for h in hits])
+            need = list(
+                dict.fromkeys(
+                    ids[: args.depth] + [ids[i] for i in np.argsort(-dense, kind="stable")[:20]]
+                )
+            )
+            values = rf.score(queries[qid], [texts[d] for d in need])
+            scores[qid] = dict(zip(need, map(float, values), strict=True))
+        timings[precision] = (time.perf_counter() - start) / len(first)
+        ce_run, cascade_run = {}, {}
+        for qid, hits in first.items():
+            ids = [h.doc_id for h in hits]
+            top = ids[: args.depth]
+            reranked = _ranked(top, [scores[qid][d] for d in top]) + ids[args.depth :]
+            ce_run[qid] = {d: float(len(ids) - r) for r, d in enumerate(reranked)}
+            dense = np.array([h.scores.get("dense", -1.0) for h in hits])
+            top20 = np.argsort(-dense, kind="stable")[:20]
+            final = cascade_scores(
+                dense, top20, np.array([scores[qid][ids[i]] for i in top20]), 0.7
+            )
+            cascade_run[qid] = {d: float(s) for d, s in zip(ids, final, strict=True)}
+        runs[f"hybrid + cross-encoder top {args.depth} ({precision})"] = ce_run
+        runs[f"hybrid + cascade bi>cross top 20, alpha 0.7 ({precision})"] = cascade_run
+    results = {name: ndcg_at_10(qrels, run) for name, run in runs.items()}
+    training = json.loads((model / "training.json").read_text())
+    payload = {
+        "machine": machine(),
+        "ndcg@10": results,
+        "ce_seconds_per_query": timings,
+        "training": {
+            k: training[k]
+            for k in ("seconds", "peak_rss_mb", "steps", "best_step", "best_val_ndcg@10", "threads")
+        },
+        "config": training["config"],
+        "data": training["data"],
+        "depth": args.depth,
+    }
+    save_json("train-scifact", payload)
+    rows = "\n".join(f"| {name} | {value:.4f} |" for name, value in results.items())
+    t = training
+    write_section(
+        "train-scifact",
+        f"""### Trained cross-encoder on SciFact (`bench/train_recipe.py`)
+
+Machine: {machine()}; 2 threads. Model: all-MiniLM-L6-v2 encoder + fresh one-logit head,
+fine-tuned by `blendrank.train` on SciFact **train** queries only ({t["data"]["train_queries"]}
+train, {t["data"]["val_queries"]} held out for early stopping), listwise loss, hard
+negatives from the default hybrid index (depth {t["config"]["mining_depth"]}), max length
+{t["config"]["max_length"]}, {t["steps"]} steps; training took {t["seconds"] / 60:.1f} min on
+this CPU ({t["threads"]} threads), peak RSS {t["peak_rss_mb"]} MB; best validation
+NDCG@10 {t["best_val_ndcg@10"]:.4f} at step {t["best_step"]}.
+
+SciFact **test** (300 queries), NDCG@10; candidates = hybrid RRF top 100 per document;
+the cross-encoder reranks the top {args.depth} (ONNX Runtime, long abstracts split into
+windows, max-aggregated):
+
+| pipeline | NDCG@10 |
+|---|---:|
+{rows}
+
+Cross-encoder time per query (top {args.depth} + cascade candidates): fp32
+{timings["fp32"] * 1000:.0f} ms, int8 {timings["int8"] * 1000:.0f} ms.
+""",
+    )
+    print(json.dumps(payload["ndcg@10"], indent=1))
+
+
+def _run(hits):
+    return {h.doc_id: float(len(hits) - r) for r, h in enumerate(hits)}
+
+
+def dl20(args) -> None:
+    import numpy as np
+
+    from blendrank.evaluate.datasets import load_rerank_set
+    from blendrank.evaluate.metrics import evaluate_ranking
+    from blendrank.rerank import BiEncoderReranker
+    from blendrank.rerank.cascade import cascade_scores
+    from blendrank.train import TrainConfig, load_trec_training, train_cross_encoder
+
+    folder = DATA / "trec-dl20"
+    dataset, bm25 = load_rerank_set(folder, "runs/bm25.trec")
+    qids = sorted(dataset.queries)
+    random.Random(0).shuffle(qids)
+    folds = [set(qids[: len(qids) // 2]), set(qids[len(qids) // 2 :])]
+    texts = {
+        d: (f"{doc.title}\n{doc.text}" if doc.title else doc.text)
+        for d, doc in dataset.corpus.items()
+    }
+    config = TrainConfig.from_dict({**DL20_CONFIG, **json.loads(args.config or "{}")})
+    bi = BiEncoderReranker()
+    runs: dict[str, dict] = {"BM25 run": {}, "bi-encoder": {}}
+    train_info = []
+    for fold, (train_q, test_q) in enumerate([(folds[0], folds[1]), (folds[1], folds[0])]):
+        model = MODELS / f"dl20-fold{fold}"
+        if not args.skip_training or not model.exists():
+            data = load_trec_training(
+                folder / "qrels" / "test.tsv",
+                folder / "corpus.jsonl",
+                folder / "queries.jsonl",
+                min_positive_grade=config.min_positive_grade,
+                query_ids=train_q,
+            )
+            train_cross_encoder(data, model, config, overwrite=True)
+        train_info.append(json.loads((model / "training.json").read_text()))
+        for precision in ("fp32", "int8"):
+            rf = _ce(model, None if precision == "fp32" else "int8")
+            for name in (f"cross-encoder ({precision})", f"cascade bi>cross top 20 ({precision})"):
+                runs.setdefault(name, {})
+            for qid in sorted(test_q):
+                ids = [d for d, _ in bm25[qid]]
+                ce = rf.score(dataset.queries[qid], [texts[d] for d in ids])
+                runs[f"cross-encoder ({precision})"][qid] = list(
+                    zip(_ranked(ids, list(ce)), range(len(ids), 0, -1), strict=True)
+                )
+                if precision == "fp32":
+                    bis = bi.score(dataset.queries[qid], [texts[d] for d in ids])
+                    runs["bi-encoder"][qid] = list(
+                        zip(_ranked(ids, list(bis)), range(len(ids), 0, -1), strict=True)
+                    )
+                    runs["BM25 run"][qid] = bm25[qid]
+                    runs.setdefault("_bi", {})[qid] = bis
+                bis = runs["_bi"][qid]
+                top = np.argsort(-np.asarray(bis), kind="stable")[:20]
+                final = cascade_scores(np.asarray(bis), top, np.asarray(ce)[top], 0.7)
+                runs[f"cascade bi>cross top 20 ({precision})"][qid] = list(
+                    zip(_ranked(ids, list(final)), range(len(ids), 0, -1), strict=True)
+                )
+    runs.pop("_bi")
+    results = {
+        name: evaluate_ranking(dataset.qrels, run, ["ndcg@10"], relevance_level=2).mean["ndcg@10"]
+        for name, run in runs.items()
+    }
+    payload = {
+        "machine": machine(),
+        "ndcg@10": results,
+        "folds": [sorted(f) for f in folds],
+        "training": [
+            {k: t[k] for k in ("seconds", "peak_rss_mb", "steps", "threads")}
+            | {"train_queries": t["data"]["train_queries"], "groups": t["data"]["groups_per_epoch"]}
+            for t in train_info
+        ],
+        "config": config.to_dict(),
+        "peak_rss_mb_this_process": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
+    }
+    save_json("train-dl20", payload)
+    rows = "\n".join(f"| {name} | {value:.4f} |" for name, value in results.items())
+    tr = payload["training"]
+    write_section(
+        "train-dl20",
+        f"""### Trained cross-encoder on TREC DL 2020, 2-fold cross-validation (`bench/train_recipe.py dl20`)
+
+Machine: {machine()}; 2 threads. The 54 queries are split into two seeded halves; a
+cross-encoder (all-MiniLM-L6-v2 encoder + fresh head, listwise loss, max length
+{config.max_length}, {config.epochs} epochs, positives of grade >= {config.min_positive_grade},
+hard negatives from BM25 over the passage pool plus judged non-relevant passages) trained
+on one half's judgments reranks the other half's BM25 top 100. Training per fold:
+{tr[0]["seconds"] / 60:.1f} and {tr[1]["seconds"] / 60:.1f} min, peak RSS {max(t["peak_rss_mb"] for t in tr)} MB.
+
+NDCG@10 over all 54 queries (each scored by the model that did not see it):
+
+| ranking of the BM25 top 100 | NDCG@10 |
+|---|---:|
+{rows}
+""",
+    )
+    print(json.dumps(results, indent=1))
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("step", choices=["scifact-train", "scifact-eval", "dl20"])
+    p.add_argument("--model", type=Path, default=None)
+    p.add_argument(
+        "--depth", type=int, default=30, help="SciFact: candidates the cross-encoder reranks"
+    )
+    p.add_argument("--config", default=None, help="JSON overrides of the training config")
+    p.add_argument("--skip-training", action="store_true", help="dl20: reuse trained fold models")
+    args = p.parse_args()
+    {"scifact-train": train_scifact, "scifact-eval": eval_scifact, "dl20": dl20}[args.step](args)
+
+
+if __name__ == "__main__":
+    main()

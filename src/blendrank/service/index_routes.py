@@ -1,0 +1,148 @@
+"""``/search`` and ``/documents``: the library's ``Index.search`` and writes over HTTP.
+
+Searches run in worker threads on the snapshot of the last commit; a ``rerank`` model that
+is a cross-encoder scores through the shared micro-batcher. Writes are acknowledged after
+their commit is on disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from blendrank.service.errors import ServiceError, too_large
+from blendrank.service.index_schemas import (
+    BulkDocuments,
+    DocumentBody,
+    SearchRequest,
+    SearchResponse,
+    StoredDocument,
+    WriteResult,
+)
+from blendrank.service.state import ServiceState
+from blendrank.types import Document, Hit
+
+
+def _hit(hit: Hit) -> dict[str, Any]:
+    out = hit.to_dict()
+    out["score"] = float(hit.score)
+    out["scores"] = {k: float(v) for k, v in hit.scores.items()}
+    out["ranks"] = {k: int(v) for k, v in hit.ranks.items()}
+    return out
+
+
+def _document(doc: Document) -> dict[str, Any]:
+    return {"id": doc.id, "text": doc.text, "title": doc.title, "metadata": dict(doc.metadata)}
+
+
+def index_router(state: ServiceState, responses: dict[int | str, dict[str, Any]]) -> APIRouter:
+    router = APIRouter(tags=["index"], responses=responses)
+
+    @router.post(
+        "/search",
+        response_model=SearchResponse,
+        summary="Hybrid search with filters, fusion and optional reranking",
+    )
+    async def search(body: SearchRequest) -> JSONResponse:
+        service = state.require_index()
+        query = state.check_query(body.query)
+        loop = asyncio.get_running_loop()
+        rerank = None
+        if body.rerank is not None:
+            rerank = state.search_reranker(state.models.get(body.rerank), loop)
+            depth = max(body.top_k, body.rerank_candidates or body.candidates)
+            if depth > state.config.max_documents:
+                raise too_large(
+                    f"reranking {depth} candidates; this server reranks at most "
+                    f"{state.config.max_documents} per request (--max-documents): lower "
+                    "rerank_candidates (or candidates)"
+                )
+        index, generation = service.snapshot
+        weights = body.weights.model_dump(exclude_none=True) if body.weights else None
+        options: dict[str, Any] = {
+            "filter": body.filter,
+            "mode": body.mode,
+            "fusion": body.fusion,
+            "rrf_k": body.rrf_k,
+            "weights": weights,
+            "normalization": body.normalization,
+            "per": body.per,
+            "candidates": body.candidates,
+            "rerank": rerank,
+            "rerank_candidates": body.rerank_candidates,
+        }
+        timeout = state.config.request_timeout_s
+        try:
+            hits = await asyncio.wait_for(
+                run_in_threadpool(index.search, query, body.top_k, **options), timeout
+            )
+        except TimeoutError:
+            raise ServiceError(
+                504,
+                f"search did not finish within {timeout:g} s; retry later or ask for fewer "
+                "candidates",
+                error_type="timeout",
+            ) from None
+        return JSONResponse({"hits": [_hit(h) for h in hits], "generation": generation})
+
+    @router.put(
+        "/documents/{doc_id:path}",
+        response_model=WriteResult,
+        summary="Add or replace one document (durable when acknowledged)",
+    )
+    async def put_document(doc_id: str, body: DocumentBody) -> JSONResponse:
+        service = state.require_index()
+        state.check_documents([body.text])
+        doc = Document(doc_id, body.text, body.title, dict(body.metadata))
+        counts, generation = await service.upsert([doc])
+        return JSONResponse(_write_result(service, counts, generation))
+
+    @router.post(
+        "/documents",
+        response_model=WriteResult,
+        summary="Add or replace many documents in one commit (durable when acknowledged)",
+    )
+    async def post_documents(body: BulkDocuments) -> JSONResponse:
+        service = state.require_index()
+        state.check_documents([d.text for d in body.documents])
+        docs = [Document(d.id, d.text, d.title, dict(d.metadata)) for d in body.documents]
+        counts, generation = await service.upsert(docs)
+        return JSONResponse(_write_result(service, counts, generation))
+
+    @router.get(
+        "/documents/{doc_id:path}",
+        response_model=StoredDocument,
+        summary="One stored document by id",
+    )
+    async def get_document(doc_id: str) -> JSONResponse:
+        index, _generation = state.require_index().snapshot
+        doc = index.get(doc_id)
+        if doc is None:
+            raise ServiceError(404, f"no document with id {doc_id!r}", error_type="not_found")
+        return JSONResponse(_document(doc))
+
+    @router.delete(
+        "/documents/{doc_id:path}",
+        response_model=WriteResult,
+        summary="Delete one document (durable when acknowledged)",
+    )
+    async def delete_document(doc_id: str) -> JSONResponse:
+        service = state.require_index()
+        deleted, generation = await service.delete([doc_id])
+        if not deleted:
+            raise ServiceError(404, f"no document with id {doc_id!r}", error_type="not_found")
+        return JSONResponse(_write_result(service, {"deleted": deleted}, generation))
+
+    return router
+
+
+def _write_result(service: Any, counts: dict[str, int], generation: int) -> dict[str, Any]:
+    index, _ = service.snapshot
+    out = {key: int(counts.get(key, 0)) for key in ("added", "updated", "unchanged", "deleted")}
+    out["documents"] = len(index)
+    out["generation"] = generation
+    return out

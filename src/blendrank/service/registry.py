@@ -1,0 +1,161 @@
+"""The rerankers one server serves, by name, with what the HTTP formats need beside
+scores: the score scale, a tokenizer to cut documents at ``max_tokens_per_doc`` and to
+check TEI's ``truncate=false``, and the model's window.
+
+>>> import numpy as np
+>>> from blendrank.rerank import Reranker
+>>> class Length(Reranker):
+...     def score(self, query, texts):
+...         return np.array([len(t) for t in texts], dtype=np.float32)
+>>> models = ModelRegistry({"length": Length()})
+>>> models.get(None).name, models.names
+('length', ('length',))
+>>> models.get("rerank-v3.5")
+Traceback (most recent call last):
+...
+blendrank.service.errors.ServiceError: unknown model 'rerank-v3.5'; this server serves: 'length'
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from blendrank.errors import InvalidInputError
+from blendrank.rerank.base import Reranker
+from blendrank.service.errors import ServiceError
+from blendrank.service.scores import Scale, score_scale
+
+_WORD = re.compile(r"\S+")
+
+
+@dataclass(frozen=True)
+class ServedModel:
+    """One served reranker. ``batched``: it scores many (query, texts) groups in one call
+    (``score_groups``), so concurrent requests can share model calls."""
+
+    name: str
+    reranker: Reranker
+    scale: Scale
+    tokenizer: Any  # a ``tokenizers.Tokenizer`` with truncation off, or None (word split)
+    max_length: int | None  # tokens per (query, document) window, when the model has one
+
+    @property
+    def batched(self) -> bool:
+        return callable(getattr(self.reranker, "score_groups", None))
+
+    def truncate(self, texts: Sequence[str], max_tokens: int) -> list[str]:
+        """Each text cut after its first ``max_tokens`` tokens (the model's tokenizer, or
+        whitespace-separated words for a model without one)."""
+        if self.tokenizer is None:
+            out = []
+            for text in texts:
+                words = list(_WORD.finditer(text))
+                out.append(
+                    text if len(words) <= max_tokens else text[: words[max_tokens - 1].end()]
+                )
+            return out
+        encodings = self.tokenizer.encode_batch(list(texts), add_special_tokens=False)
+        return [
+            text if len(e.offsets) <= max_tokens else text[: e.offsets[max_tokens - 1][1]]
+            for text, e in zip(texts, encodings, strict=True)
+        ]
+
+    def too_long(self, query: str, texts: Sequence[str]) -> tuple[int, int] | None:
+        """(position, tokens) of the first (query, text) pair longer than the model's
+        window, or None when all fit (or the model has no window)."""
+        if self.tokenizer is None or self.max_length is None:
+            return None
+        fixed = len(self.tokenizer.encode(query, add_special_tokens=False).ids)
+        fixed += self.tokenizer.num_special_tokens_to_add(True)
+        encodings = self.tokenizer.encode_batch(list(texts), add_special_tokens=False)
+        for position, encoding in enumerate(encodings):
+            if fixed + len(encoding.ids) > self.max_length:
+                return position, fixed + len(encoding.ids)
+        return None
+
+
+def served_model(name: str, reranker: Reranker) -> ServedModel:
+    """Wrap a reranker for serving; a cross-encoder gets its own tokenizer copy (the
+    reranker's is reconfigured while it encodes, so it is not shared across threads)."""
+    if not isinstance(reranker, Reranker):
+        raise InvalidInputError(
+            f"model {name!r} must be a blendrank Reranker, got {type(reranker).__name__}"
+        )
+    tokenizer = None
+    max_length = None
+    spec = getattr(reranker, "spec", None)
+    if spec is not None and callable(getattr(reranker, "score_groups", None)):
+        from blendrank.rerank.windows import load_tokenizer
+
+        tokenizer = load_tokenizer(spec.path)
+        max_length = int(getattr(reranker, "max_length", spec.max_length))
+    return ServedModel(name, reranker, score_scale(reranker), tokenizer, max_length)
+
+
+class ModelRegistry:
+    """Served models by name; the first one is the default (for formats without ``model``)."""
+
+    def __init__(self, models: Mapping[str, Reranker]) -> None:
+        if not isinstance(models, Mapping):
+            raise InvalidInputError("models must be a mapping of name -> Reranker")
+        self._models: dict[str, ServedModel] = {}
+        for name, reranker in models.items():
+            if not isinstance(name, str) or not name.strip():
+                raise InvalidInputError(f"model names must be non-empty strings, got {name!r}")
+            self._models[name] = served_model(name, reranker)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(self._models)
+
+    def __len__(self) -> int:
+        return len(self._models)
+
+    def __iter__(self):
+        return iter(self._models.values())
+
+    def get(self, name: str | None) -> ServedModel:
+        """The model called ``name`` (the default one for None); 404 naming the served ones."""
+        if not self._models:
+            raise ServiceError(
+                404,
+                "this server serves no reranker; start it with `blendrank serve --reranker SPEC`",
+                error_type="model_not_found",
+            )
+        if name is None:
+            return next(iter(self._models.values()))
+        found = self._models.get(name)
+        if found is None:
+            served = ", ".join(repr(n) for n in self._models)
+            raise ServiceError(
+                404,
+                f"unknown model {name!r}; this server serves: {served}",
+                error_type="model_not_found",
+            )
+        return found
+
+
+def model_name(spec: str) -> str:
+    """The served name of a ``--reranker`` spec: ``NAME=SPEC`` gives NAME; a local folder
+    its base name; anything else (a hub id, ``bi:<embedder>``) the spec itself.
+
+    >>> model_name("fast=/models/ms-marco-MiniLM-L-6-v2"), model_name("bi:all-MiniLM-L6-v2")
+    ('fast', 'bi:all-MiniLM-L6-v2')
+    """
+    name, sep, rest = spec.partition("=")
+    if sep and name.strip() and rest.strip():
+        return name.strip()
+    path = spec.removeprefix("cross:")
+    if os.path.isdir(path):
+        return os.path.basename(os.path.normpath(path))
+    return spec.strip()
+
+
+def model_spec(spec: str) -> str:
+    """The reranker spec part of a ``--reranker`` value (``NAME=SPEC`` gives SPEC)."""
+    name, sep, rest = spec.partition("=")
+    return rest.strip() if sep and name.strip() and rest.strip() else spec.strip()

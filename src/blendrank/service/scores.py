@@ -1,0 +1,104 @@
+"""What the HTTP rerank formats promise about scores, from what a reranker returns.
+
+Cohere and Jina promise ``relevance_score`` in [0, 1]; TEI returns a sigmoid-normalised
+score, or the model's raw logit with ``raw_scores``. A reranker's own scores are on one of
+these scales (fixed per model, never per request, so equal inputs give equal scores):
+
+* ``probability``: a cross-encoder with a sigmoid head (ms-marco MiniLM, bge-reranker):
+  relevance as is, raw = logit (the inverse sigmoid, clipped at float32 resolution);
+* ``logit``: a cross-encoder without activation: relevance = sigmoid, raw as is;
+* ``tanh``: relevance = (s + 1) / 2, raw = artanh;
+* ``cosine`` (bi-encoders): relevance = (s + 1) / 2, raw as is;
+* ``score`` (anything else): relevance = sigmoid, raw as is.
+
+Pure: arrays in, arrays out.
+
+>>> [round(float(x), 3) for x in relevance_scores(np.array([0.0, 2.0]), "logit")]
+[0.5, 0.881]
+>>> [round(float(x), 3) for x in raw_scores(np.array([0.5, 0.881]), "probability")]
+[0.0, 2.0]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+Scale = Literal["probability", "logit", "tanh", "cosine", "score"]
+#: probabilities are float32: 1 - 2**-24 is the largest below 1, about logit 16.6
+_EPS = 2.0**-24
+
+
+_ACTIVATION_SCALES: dict[str, Scale] = {
+    "sigmoid": "probability",
+    "identity": "logit",
+    "tanh": "tanh",
+}
+
+
+def score_scale(reranker: Any) -> Scale:
+    """The scale of a reranker's scores (see the module docstring)."""
+    from blendrank.rerank.bi_encoder import BiEncoderReranker
+
+    activation = getattr(reranker, "activation", None)
+    if callable(getattr(reranker, "score_groups", None)) and isinstance(activation, str):
+        return _ACTIVATION_SCALES.get(activation, "score")
+    if isinstance(reranker, BiEncoderReranker):
+        return "cosine"
+    return "score"
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def relevance_scores(scores: np.ndarray, scale: Scale) -> np.ndarray:
+    """Scores in [0, 1], order preserved."""
+    s = np.asarray(scores, dtype=np.float64)
+    if scale == "probability":
+        out = s
+    elif scale in ("tanh", "cosine"):
+        out = (s + 1.0) / 2.0
+    else:
+        out = _sigmoid(s)
+    return np.clip(out, 0.0, 1.0)
+
+
+def raw_scores(scores: np.ndarray, scale: Scale) -> np.ndarray:
+    """Scores before the model's output activation (TEI's ``raw_scores``)."""
+    s = np.asarray(scores, dtype=np.float64)
+    if scale == "probability":
+        p = np.clip(s, _EPS, 1.0 - _EPS)
+        return np.log(p) - np.log1p(-p)
+    if scale == "tanh":
+        return np.arctanh(np.clip(s, -1.0 + _EPS, 1.0 - _EPS))
+    return s
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """Documents of one request best first: ``order[r]`` is the input position of rank
+    ``r`` and ``scores[r]`` its score on the model's own scale. Usually every document;
+    a thresholding reranker may return fewer."""
+
+    order: np.ndarray
+    scores: np.ndarray
+
+    def __post_init__(self) -> None:
+        if self.order.shape != self.scores.shape:
+            raise ValueError(f"order {self.order.shape} and scores {self.scores.shape} differ")
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+    def top(self, n: int | None) -> Ranking:
+        """The best ``n`` (all when ``n`` is None or larger than the ranking)."""
+        return self if n is None else Ranking(self.order[:n], self.scores[:n])
+
+    def by_position(self, n: int) -> np.ndarray:
+        """Scores indexed by input position (NaN for a position the ranking lacks)."""
+        out = np.full(n, np.nan, dtype=np.float64)
+        out[self.order] = self.scores
+        return out

@@ -1,0 +1,90 @@
+"""The micro-batcher on its own (no HTTP): batches respect the pair budget, a failing
+request does not fail the others in its batch, closing refuses new work."""
+
+from __future__ import annotations
+
+import asyncio
+
+import numpy as np
+import pytest
+
+from blendrank.service.batcher import MicroBatcher
+from blendrank.service.errors import ServiceError
+from blendrank.service.scores import Ranking
+
+
+class Recorder:
+    """Scores a text by its length; records batch sizes; fails groups whose query is 'boom'."""
+
+    def __init__(self) -> None:
+        self.batches: list[list[str]] = []
+
+    def __call__(self, groups: list[tuple[str, list[str]]]) -> list[Ranking]:
+        self.batches.append([q for q, _ in groups])
+        if any(q == "boom" for q, _ in groups):
+            raise ValueError("boom is not a question")
+        out = []
+        for _, texts in groups:
+            scores = np.array([float(len(t)) for t in texts])
+            order = np.argsort(-scores, kind="stable")
+            out.append(Ranking(order, scores[order]))
+        return out
+
+
+async def submit_all(batcher: MicroBatcher, queries: list[str], texts: list[str]) -> list:
+    return await asyncio.gather(
+        *(batcher.submit(q, texts, timeout=10) for q in queries), return_exceptions=True
+    )
+
+
+def test_queued_requests_are_batched_within_the_pair_budget() -> None:
+    recorder = Recorder()
+
+    async def main() -> list:
+        batcher = MicroBatcher("m", recorder, max_batch_pairs=6, max_wait_s=0.05)
+        results = await submit_all(batcher, [f"q{i}" for i in range(5)], ["a", "bbb"])
+        await batcher.close()
+        return results
+
+    results = asyncio.run(main())
+    assert [r.order.tolist() for r in results] == [[1, 0]] * 5
+    assert recorder.batches == [["q0", "q1", "q2"], ["q3", "q4"]]  # 6 pairs, then the rest
+
+
+def test_a_failing_request_is_retried_alone_and_fails_alone() -> None:
+    recorder = Recorder()
+
+    async def main() -> list:
+        batcher = MicroBatcher("m", recorder, max_batch_pairs=100, max_wait_s=0.05)
+        results = await submit_all(batcher, ["q0", "boom", "q2"], ["a", "bb"])
+        await batcher.close()
+        return results
+
+    first, failed, last = asyncio.run(main())
+    assert isinstance(failed, ValueError)
+    assert first.order.tolist() == [1, 0] and last.order.tolist() == [1, 0]
+    assert recorder.batches[0] == ["q0", "boom", "q2"]
+    assert sorted(map(tuple, recorder.batches[1:])) == [("boom",), ("q0",), ("q2",)]
+
+
+def test_without_batching_each_request_is_one_call() -> None:
+    recorder = Recorder()
+
+    async def main() -> None:
+        batcher = MicroBatcher("m", recorder, batching=False, max_wait_s=0.05)
+        await submit_all(batcher, ["q0", "q1", "q2"], ["a"])
+        await batcher.close()
+
+    asyncio.run(main())
+    assert recorder.batches == [["q0"], ["q1"], ["q2"]]
+
+
+def test_a_closed_batcher_refuses_with_503() -> None:
+    async def main() -> None:
+        batcher = MicroBatcher("m", Recorder())
+        await batcher.close()
+        await batcher.submit("q", ["a"], timeout=1)
+
+    with pytest.raises(ServiceError) as caught:
+        asyncio.run(main())
+    assert caught.value.status == 503 and "shutting down" in caught.value.message
