@@ -76,6 +76,9 @@ def test_output_records_config_data_and_history(tiny_encoder, toy_jsonl, tmp_pat
     assert record["data"]["fingerprint"] == data.fingerprint()
     assert record["data"]["train_queries"] == 9 and record["data"]["val_queries"] == 3
     assert (out / "training.png").stat().st_size > 1000
+    # the model is scored with the window it was trained on
+    tokenizer_config = json.loads((out / "tokenizer_config.json").read_text())
+    assert tokenizer_config["model_max_length"] == config.max_length == 64
     assert {"config.json", "model.safetensors", "tokenizer.json"} <= {p.name for p in out.iterdir()}
     evals = record["evals"]
     assert evals[0][0] == 0  # the starting point is measured

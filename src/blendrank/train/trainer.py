@@ -387,6 +387,10 @@ def _save(model, tokenizer, history: dict[str, Any], output: Path, trainer: _Tra
     tmp = Path(tempfile.mkdtemp(prefix=f".{output.name}.", dir=output.parent))
     try:
         model.save_pretrained(str(tmp))
+        # score with the window the model was trained on (blendrank and sentence-
+        # transformers both read it): longer inputs are split or truncated, not
+        # fed to positions and lengths the model never learned
+        tokenizer.model_max_length = history["config"]["max_length"]
         tokenizer.save_pretrained(str(tmp))
         plot = plot_history(trainer.losses, trainer.evals, tmp / "training.png")
         history["plot"] = plot.name if plot else None
