@@ -39,6 +39,21 @@ def test_search_json_with_filter(bm25_index: Path) -> None:
     assert all(h["metadata"]["section"] == "troubleshooting" for h in hits)
 
 
+def test_search_rerank_blend_runs_between_first_stage_and_reranker(bm25_index: Path) -> None:
+    def ids(*extra: str) -> list[str]:
+        base = ["search", str(bm25_index), "gateway timeout after upgrade", "--mode", "bm25"]
+        done = blendrank(*base, "--json", "--top-k", "5", *extra)
+        assert done.returncode == 0, done.stderr
+        return [json.loads(line)["id"] for line in done.stdout.splitlines()]
+
+    first = ids()
+    rerank = ["--rerank", "bi:all-MiniLM-L6-v2", "--rerank-candidates", "8"]
+    reranked = ids(*rerank)
+    assert ids(*rerank, "--rerank-blend", "0") == first
+    assert ids(*rerank, "--rerank-blend", "1") == reranked
+    assert reranked != first  # the reranker changes this query's order
+
+
 def test_reindexing_the_same_file_changes_nothing(bm25_index: Path) -> None:
     done = blendrank("index", str(bm25_index), str(SAMPLE), "--quiet")
     assert done.returncode == 0, done.stderr
@@ -61,6 +76,11 @@ def test_info(bm25_index: Path) -> None:
         (["search", "{index}", "x", "--filter", '{"colour": "red"}'], "colour"),
         (["search", "{index}", "   ", "--mode", "bm25"], "query is empty"),
         (["search", "{index}", "x", "--mode", "dense"], "embedder=None"),
+        (["search", "{index}", "x", "--rerank-blend", "0.5"], "--rerank-blend needs --rerank"),
+        (
+            ["search", "{index}", "x", "--rerank", "bi:all-MiniLM-L6-v2", "--rerank-blend", "2"],
+            "weight must be in [0, 1]",
+        ),
         (["index", "{tmp}/new", "{tmp}/nope.jsonl"], "nope.jsonl"),
         (["index", "{tmp}/new2", "{bad}"], "bad.jsonl:2"),
     ],

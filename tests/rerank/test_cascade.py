@@ -7,19 +7,10 @@ import pytest
 
 from blendrank.embed.base import Embedder
 from blendrank.errors import InvalidInputError
-from blendrank.rerank import BiEncoderReranker, CascadeReranker, LRUScoreCache, Reranker
+from blendrank.rerank import BiEncoderReranker, CascadeReranker, LRUScoreCache
 from blendrank.types import Hit
 
-
-class TableReranker(Reranker):
-    """Scores looked up in a fixed table: lets each test choose every score."""
-
-    def __init__(self, table: dict[str, float], name: str, cache=None):
-        super().__init__(cache=cache)
-        self.table, self.name = table, name
-
-    def score(self, query, texts):
-        return np.array([self.table[t] for t in texts], dtype=np.float32)
+from .doubles import TableReranker
 
 
 class FixedVectors(Embedder):

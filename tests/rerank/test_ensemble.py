@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from blendrank.errors import InvalidInputError
-from blendrank.rerank import EnsembleReranker, LRUScoreCache, Reranker
+from blendrank.rerank import EnsembleReranker, LRUScoreCache
 
-
-class TableReranker(Reranker):
-    def __init__(self, table, name, cache=None):
-        super().__init__(cache=cache)
-        self.table, self.name = table, name
-
-    def score(self, query, texts):
-        return np.array([self.table[t] for t in texts], dtype=np.float32)
-
+from .doubles import TableReranker
 
 A = TableReranker({"a": 3.0, "b": 1.0, "c": 2.0}, "A")
 B = TableReranker({"a": 0.0, "b": 10.0, "c": 5.0}, "B")

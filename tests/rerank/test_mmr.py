@@ -9,8 +9,10 @@ import pytest
 
 from blendrank.embed.base import Embedder
 from blendrank.errors import InvalidInputError
-from blendrank.rerank import MMRReranker, Reranker, maximal_marginal_relevance
+from blendrank.rerank import MMRReranker, maximal_marginal_relevance
 from blendrank.types import Hit
+
+from .doubles import TableReranker
 
 
 class FixedVectors(Embedder):
@@ -24,15 +26,6 @@ class FixedVectors(Embedder):
 
     def config(self):
         return {"type": "fixed", "table": sorted(self.table)}
-
-
-class TableReranker(Reranker):
-    def __init__(self, table, name="table"):
-        super().__init__()
-        self.table, self.name = table, name
-
-    def score(self, query, texts):
-        return np.array([self.table[t] for t in texts], dtype=np.float32)
 
 
 # query q = (.8, .6); d1 = (1, 0); d2 = (.995, .099875) a near-duplicate of d1; d3 = (0, 1)

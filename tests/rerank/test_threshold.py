@@ -2,24 +2,12 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from blendrank.errors import InvalidInputError
 from blendrank.rerank import ThresholdReranker
-from blendrank.rerank.base import Reranker
 
-
-class TableReranker(Reranker):
-    name = "table"
-
-    def __init__(self, table):
-        super().__init__()
-        self.table = table
-
-    def score(self, query, texts):
-        return np.array([self.table[t] for t in texts], dtype=np.float32)
-
+from .doubles import TableReranker
 
 # binary fractions, exact in float32
 BASE = TableReranker({"a": 0.75, "b": 0.5, "c": 0.25, "d": 0.125})

@@ -123,6 +123,43 @@ def test_distillation_from_a_teacher(tiny_encoder, toy_jsonl, tmp_path):
     assert all(v == v and v > 0 for v in losses(out))  # finite, positive (KL + CE)
 
 
+def test_head_learning_rate_applies_to_the_new_head_only(tiny_encoder):
+    from blendrank.train.trainer import _parameter_groups, load_model
+
+    model, _ = load_model(str(tiny_encoder), "cpu")
+    config = tiny_config(tiny_encoder, head_learning_rate=5e-3)
+    body, head = _parameter_groups(model, config)
+    names = {id(p): n for n, p in model.named_parameters()}
+    head_names = sorted(names[id(p)] for p in head["params"])
+    assert head["lr"] == 5e-3 and "lr" not in body
+    assert head_names == [
+        "bert.pooler.dense.bias",
+        "bert.pooler.dense.weight",
+        "classifier.bias",
+        "classifier.weight",
+    ]
+    assert len(body["params"]) + len(head["params"]) == len(list(model.parameters()))
+    (single,) = _parameter_groups(model, tiny_config(tiny_encoder))
+    assert len(single["params"]) == len(list(model.parameters()))
+
+
+def test_bf16_autocast_trains_and_saves_fp32_weights(tiny_encoder, toy_jsonl, tmp_path):
+    import torch
+    from safetensors.torch import load_file
+
+    data = load_jsonl_training(toy_jsonl)
+    out = tmp_path / "bf16"
+    config = tiny_config(tiny_encoder, epochs=3, precision="bf16", head_learning_rate=1e-2)
+    train_cross_encoder(data, out, config, progress=False)
+    values = losses(out)
+    assert all(v == v for v in values)  # finite
+    assert sum(values[-3:]) / 3 < sum(values[:3]) / 3
+    weights = load_file(out / "model.safetensors")
+    assert {t.dtype for t in weights.values()} == {torch.float32}
+    record = json.loads((out / "training.json").read_text())
+    assert record["config"]["precision"] == "bf16"
+
+
 def test_refuses_to_overwrite_and_bad_bases(tiny_encoder, toy_jsonl, tmp_path):
     data = load_jsonl_training(toy_jsonl)
     out = tmp_path / "model"
@@ -149,6 +186,9 @@ def test_refuses_to_overwrite_and_bad_bases(tiny_encoder, toy_jsonl, tmp_path):
         ({"val_fraction": 0.95}, "val_fraction must be in"),
         ({"hard_negatives": 0, "random_negatives": 0}, "must be >= 1"),
         ({"lr": 1e-5}, "unknown training option(s) ['lr']"),
+        ({"precision": "fp16"}, "precision must be one of ('fp32', 'bf16')"),
+        ({"head_learning_rate": 0}, "head_learning_rate must be in (0, 1]"),
+        ({"head_learning_rate": True}, "head_learning_rate must be in (0, 1]"),
     ],
 )
 def test_bad_config(values, message):

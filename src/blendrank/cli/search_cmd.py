@@ -25,6 +25,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--rerank", metavar="MODEL", help="rerank with this model (see `blendrank rerank`)"
     )
     p.add_argument("--rerank-candidates", type=int, help="how many fused hits to rerank")
+    p.add_argument(
+        "--rerank-blend",
+        type=float,
+        metavar="W",
+        help="final = W x reranker + (1 - W) x first-stage score, both min-max normalised "
+        "(choose W on held-out queries; default: reranker only)",
+    )
     p.add_argument("--json", action="store_true", help="print JSON lines, one hit per line")
     p.set_defaults(func=run)
 
@@ -54,6 +61,12 @@ def run(args: argparse.Namespace) -> int:
         from blendrank.rerank import load_reranker
 
         reranker = load_reranker(args.rerank)
+        if args.rerank_blend is not None:
+            from blendrank.rerank import BlendReranker
+
+            reranker = BlendReranker(reranker, args.rerank_blend)
+    elif args.rerank_blend is not None:
+        raise InvalidInputError("--rerank-blend needs --rerank MODEL")
     hits = index.search(
         args.query,
         args.top_k,

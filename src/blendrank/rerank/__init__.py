@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from blendrank.errors import InvalidInputError, ModelError
 from blendrank.rerank.base import Reranker, RerankResults, ScoreCache, cache_key
 from blendrank.rerank.bi_encoder import BiEncoderReranker, cosine_scores
+from blendrank.rerank.blend import BlendReranker
 from blendrank.rerank.cache import LRUScoreCache, SQLiteScoreCache
 from blendrank.rerank.cascade import CascadeReranker, cascade_scores
 from blendrank.rerank.ensemble import EnsembleReranker, ensemble_rrf, ensemble_weighted
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BiEncoderReranker",
+    "BlendReranker",
     "CascadeReranker",
     "CrossEncoderReranker",
     "EnsembleReranker",

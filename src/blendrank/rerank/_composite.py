@@ -14,7 +14,7 @@ import numpy as np
 
 from blendrank.errors import InvalidInputError
 from blendrank.fuse.normalize import NORMALIZATIONS, Normalization
-from blendrank.rerank.base import Reranker
+from blendrank.rerank.base import DocumentLike, Reranker, RerankResults
 
 
 class CompositeReranker(Reranker):
@@ -46,6 +46,31 @@ class CompositeReranker(Reranker):
 
     def last_info(self) -> dict[str, Any]:
         return dict(self._info)
+
+
+class FirstStageReranker(CompositeReranker):
+    """A combinator that reads first-stage scores: ``rf(query, documents, top_k,
+    first_stage_scores=[...])`` passes them through to :meth:`rerank`."""
+
+    def rerank(
+        self,
+        query: str,
+        documents: Sequence[DocumentLike],
+        top_k: int | None = None,
+        *,
+        first_stage_scores: Sequence[float] | None = None,
+    ) -> RerankResults:
+        raise NotImplementedError
+
+    def __call__(
+        self,
+        query: str,
+        documents: Sequence[DocumentLike],
+        top_k: int | None = None,
+        *,
+        first_stage_scores: Sequence[float] | None = None,
+    ) -> RerankResults:
+        return self.rerank(query, documents, top_k, first_stage_scores=first_stage_scores)
 
 
 def check_reranker(value: object, what: str) -> Reranker:

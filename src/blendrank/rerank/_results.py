@@ -4,7 +4,7 @@ first-stage scores on hits): validation and result objects built the way
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -105,3 +105,30 @@ def hit_scores(hits: Sequence[Hit], key: str | None) -> np.ndarray | None:
             return None
         values.append(float(value))
     return np.asarray(values, dtype=np.float64)
+
+
+def first_stage_scores(
+    documents: Sequence[DocumentLike], given: Sequence[float] | None, key: str | None
+) -> np.ndarray | None:
+    """The first-stage score of each document, or None when they do not all have one.
+
+    From ``given`` (checked: one finite number per document), else each Hit's ``score``
+    (``scores[key]`` when ``key`` is set), else each mapping's ``"score"`` (only when
+    ``key`` is None).
+    """
+    if given is not None:
+        values = np.asarray(given, dtype=np.float64)
+        if values.shape != (len(documents),) or not np.isfinite(values).all():
+            raise InvalidInputError(
+                f"first_stage_scores must be {len(documents)} finite numbers, one per "
+                f"document; got shape {values.shape}"
+            )
+        return values
+    if all(isinstance(d, Hit) for d in documents):
+        return hit_scores(documents, key)  # type: ignore[arg-type]
+    if key is None and all(isinstance(d, Mapping) for d in documents):
+        raw = [d.get("score") for d in documents]  # type: ignore[union-attr]
+        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in raw):
+            values = np.asarray(raw, dtype=np.float64)
+            return values if np.isfinite(values).all() else None
+    return None

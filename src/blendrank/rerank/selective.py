@@ -24,7 +24,7 @@ When skipped, results come in first-stage order with first-stage scores (hits ge
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -32,16 +32,18 @@ import numpy as np
 from blendrank.errors import InvalidInputError
 from blendrank.fuse.normalize import Normalization, normalize
 from blendrank.rerank._composite import (
-    CompositeReranker,
+    FirstStageReranker,
     check_normalization,
     check_real,
     check_reranker,
 )
 from blendrank.rerank._results import (
     checked_fields,
-    hit_scores,
     hits_from_scores,
     results_from_scores,
+)
+from blendrank.rerank._results import (
+    first_stage_scores as stage_scores,
 )
 from blendrank.rerank.base import DocumentLike, Reranker, RerankResults, ranked_order
 from blendrank.types import Hit
@@ -75,7 +77,7 @@ def first_stage_decision(
     return False, f"first-stage gap {gap:g} < margin {margin:g} ({normalization})", gap
 
 
-class SelectiveReranker(CompositeReranker):
+class SelectiveReranker(FirstStageReranker):
     """Run ``base`` only when the first stage's top-1 is not decisive (module docstring).
 
     ``first_stage``: which first-stage score of a Hit to judge (None = ``Hit.score``,
@@ -128,7 +130,7 @@ class SelectiveReranker(CompositeReranker):
     ) -> RerankResults:
         """Rerank, or return the first-stage order when it is decisive."""
         query, fields = checked_fields(query, documents)
-        scores = self._first_stage(documents, first_stage_scores)
+        scores = stage_scores(documents, first_stage_scores, self.first_stage)
         skip, reason, gap = first_stage_decision(scores, self.margin, self.normalization)
         self._info = {"skipped": skip, "reason": reason, "gap": gap}
         if skip and scores is not None:
@@ -138,43 +140,13 @@ class SelectiveReranker(CompositeReranker):
         ranked.info.update(self._info)
         return ranked
 
-    def __call__(
-        self,
-        query: str,
-        documents: Sequence[DocumentLike],
-        top_k: int | None = None,
-        *,
-        first_stage_scores: Sequence[float] | None = None,
-    ) -> RerankResults:
-        return self.rerank(query, documents, top_k, first_stage_scores=first_stage_scores)
-
     def rerank_hits(self, query: str, hits: Sequence[Hit], top_k: int | None = None) -> list[Hit]:
         if not hits:
             return []
         checked_fields(query, hits)
-        scores = self._first_stage(hits, None)
+        scores = stage_scores(hits, None, self.first_stage)
         skip, reason, gap = first_stage_decision(scores, self.margin, self.normalization)
         self._info = {"skipped": skip, "reason": reason, "gap": gap}
         if skip and scores is not None:
             return hits_from_scores(hits, scores, top_k, key=None)
         return self.base.rerank_hits(query, hits, top_k)
-
-    def _first_stage(
-        self, documents: Sequence[DocumentLike], given: Sequence[float] | None
-    ) -> np.ndarray | None:
-        if given is not None:
-            values = np.asarray(given, dtype=np.float64)
-            if values.shape != (len(documents),) or not np.isfinite(values).all():
-                raise InvalidInputError(
-                    f"first_stage_scores must be {len(documents)} finite numbers, one per "
-                    f"document; got shape {values.shape}"
-                )
-            return values
-        if all(isinstance(d, Hit) for d in documents):
-            return hit_scores(documents, self.first_stage)  # type: ignore[arg-type]
-        if self.first_stage is None and all(isinstance(d, Mapping) for d in documents):
-            raw = [d.get("score") for d in documents]  # type: ignore[union-attr]
-            if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in raw):
-                values = np.asarray(raw, dtype=np.float64)
-                return values if np.isfinite(values).all() else None
-        return None

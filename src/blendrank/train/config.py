@@ -9,6 +9,7 @@ from typing import Any
 from blendrank.errors import InvalidInputError
 
 LOSSES = ("listwise", "pointwise")
+PRECISIONS = ("fp32", "bf16")
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,11 @@ class TrainConfig:
     training stops after ``patience`` evaluations without improvement and keeps the best.
     ``max_positives_per_query``: sample at most this many positives of a query per epoch
     (queries with hundreds of judged passages would otherwise dominate).
+    ``head_learning_rate``: learning rate of the freshly initialised head (pooler and
+    classifier; None = ``learning_rate``); a higher one shortens the start, where a random
+    head gives every pair the same score. ``precision``: ``"bf16"`` runs forward and
+    backward under bfloat16 autocast (weights and optimiser stay fp32): about 2x faster
+    on CPUs with AVX-512 BF16 or AMX and on recent GPUs, slower on CPUs without them.
     """
 
     base: str | None = None
@@ -34,12 +40,14 @@ class TrainConfig:
     random_negatives: int = 1
     max_length: int = 256
     learning_rate: float = 3e-5
+    head_learning_rate: float | None = None
     weight_decay: float = 0.01
     warmup_ratio: float = 0.1
     grad_clip: float = 1.0
     seed: int = 0
     threads: int | None = None
     device: str | None = None
+    precision: str = "fp32"
     # mining
     retriever: str = "hybrid"
     mining_depth: int = 50
@@ -84,6 +92,17 @@ class TrainConfig:
                 raise InvalidInputError(f"{name} must be in [{low}, {high}], got {value!r}")
         if self.learning_rate <= 0:
             raise InvalidInputError(f"learning_rate must be > 0, got {self.learning_rate}")
+        head_lr = self.head_learning_rate
+        if head_lr is not None and (
+            isinstance(head_lr, bool)
+            or not isinstance(head_lr, (int, float))
+            or not 0 < head_lr <= 1
+        ):
+            raise InvalidInputError(f"head_learning_rate must be in (0, 1], got {head_lr!r}")
+        if self.precision not in PRECISIONS:
+            raise InvalidInputError(
+                f"precision must be one of {PRECISIONS}, got {self.precision!r}"
+            )
         if self.teacher_temperature <= 0:
             raise InvalidInputError("teacher_temperature must be > 0")
 

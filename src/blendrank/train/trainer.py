@@ -102,7 +102,13 @@ class _Trainer:
         return {k: v.to(self.device) for k, v in batch.items()}
 
     def logits(self, queries: list[str], texts: list[str]):
-        return self.model(**self.encode(queries, texts)).logits.view(-1)
+        import torch
+
+        bf16 = self.config.precision == "bf16"
+        kind = "cuda" if str(self.device).startswith("cuda") else "cpu"
+        with torch.autocast(kind, dtype=torch.bfloat16, enabled=bf16):
+            out = self.model(**self.encode(queries, texts)).logits.view(-1)
+        return out.float()
 
     def group_loss(self, groups: list[tuple[str, list[str], list[float], list[float] | None]]):
         import torch
@@ -147,6 +153,20 @@ class _Trainer:
                 chunk = texts[i : i + batch]
                 out.extend(self.logits([query] * len(chunk), chunk).float().cpu().tolist())
         return out
+
+
+#: parameter name prefixes of the head a sequence-classification model adds to an encoder
+_HEAD_PREFIXES = ("classifier", "pooler", "bert.pooler", "roberta.pooler", "electra.pooler")
+
+
+def _parameter_groups(model, config: TrainConfig) -> list[dict[str, Any]]:
+    """AdamW groups: the head gets ``head_learning_rate`` when one is set."""
+    if config.head_learning_rate is None:
+        return [{"params": list(model.parameters())}]
+    head, body = [], []
+    for name, param in model.named_parameters():
+        (head if name.startswith(_HEAD_PREFIXES) else body).append(param)
+    return [{"params": body}, {"params": head, "lr": config.head_learning_rate}]
 
 
 def _groups_for_epoch(data, mined, config, rng, max_grade, teacher_scores):
@@ -260,7 +280,7 @@ def train_cross_encoder(
     steps_per_epoch = -(-len(epochs[0]) // config.batch_groups)
     total = steps_per_epoch * config.epochs
     optimizer = torch.optim.AdamW(
-        model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
+        _parameter_groups(model, config), lr=config.learning_rate, weight_decay=config.weight_decay
     )
     warmup = int(total * config.warmup_ratio)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
@@ -288,7 +308,10 @@ def train_cross_encoder(
             trainer.losses.append((step, float(loss.detach())))
             if bar is not None:
                 bar.update(1)
-                bar.set_postfix(loss=f"{trainer.losses[-1][1]:.4f}")
+                shown = {"loss": f"{trainer.losses[-1][1]:.4f}"}
+                if trainer.evals:
+                    shown["val_ndcg@10"] = f"{trainer.evals[-1][1]:.4f}"
+                bar.set_postfix(shown)
             if step % eval_every == 0 or step == total:
                 metric = validate()
                 if metric is None:
