@@ -42,6 +42,8 @@ def test_unknown_metric_in_config():
         ({"name": "x", "alpha": 1.5}, r"alpha must be a number in \[0.0, 1.0\]"),
         ({"name": "x", "type": "rerank_run", "run": "r.trec"}, "needs a 'reranker'"),
         ({"name": "x", "type": "run"}, "needs 'run'"),
+        ({"name": "x", "rerank_blend": 0.5}, "rerank_blend needs a 'reranker'"),
+        ({"name": "x", "reranker": "bi:m", "rerank_blend": 2}, "rerank_blend must be a number"),
         ({"name": "x", "top_k": 0}, "top_k must be an integer >= 1"),
         ({"name": "x", "weights": {"bm25": 1, "splade": 1}}, "'splade' in pipeline 'x' weights"),
     ],

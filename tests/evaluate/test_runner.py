@@ -102,6 +102,27 @@ def test_run_for_other_queries_is_an_error(toy_dir, tmp_path):
         evaluate(load_beir(toy_dir), cfg, work_dir=tmp_path)
 
 
+def test_rerank_blend_interpolates_with_the_run_scores(toy_dir, tmp_path):
+    blended = {
+        "type": "rerank_run",
+        "run": "runs/first.trec",
+        "reranker": "bi:all-MiniLM-L6-v2",
+    }
+    cfg = config(
+        {"name": "w0", **blended, "rerank_blend": 0.0},
+        {"name": "w.5", **blended, "rerank_blend": 0.5},
+        {"name": "w1", **blended, "rerank_blend": 1.0},
+    )
+    result = evaluate(load_beir(toy_dir), cfg, work_dir=tmp_path)
+    # q1 run scores 4, 3, 2, 1 (d1, d3, d7, d4) -> minmax 1, 2/3, 1/3, 0; cosine d1 .817,
+    # d7 .631, d3 .609, d4 .079 -> minmax 1, .748, .718, 0
+    assert [d for d, _ in result.runs["w0"].ranking["q1"]] == ["d1", "d3", "d7", "d4"]
+    assert [d for d, _ in result.runs["w1"].ranking["q1"]] == ["d1", "d7", "d3", "d4"]
+    half = dict(result.runs["w.5"].ranking["q1"])
+    expected = {"d1": 1.0, "d3": (2 / 3 + 0.718) / 2, "d7": (1 / 3 + 0.748) / 2, "d4": 0.0}
+    assert half == pytest.approx(expected, abs=0.005)
+
+
 def test_hybrid_with_reranker_keeps_first_stage(toy_dir, tmp_path):
     cfg = config(
         {"name": "hybrid", "mode": "hybrid"},

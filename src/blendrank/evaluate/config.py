@@ -77,6 +77,8 @@ class PipelineConfig:
     (score a TREC run file as it is) or ``"rerank_run"`` (rerank the candidates of a run
     file with ``reranker``; no index). ``alpha`` is a shortcut for
     ``weights={"bm25": 1 - alpha, "dense": alpha}``; ``top_n`` for ``rerank_candidates``.
+    ``rerank_blend``: blend the reranker with the first stage
+    (:class:`~blendrank.rerank.BlendReranker` weight; tune it on a train split).
     """
 
     name: str
@@ -93,6 +95,7 @@ class PipelineConfig:
     reranker: str | None = None
     reranker_params: dict[str, Any] = field(default_factory=dict)
     rerank_candidates: int | None = None
+    rerank_blend: float | None = None
     embedder: str | None = "all-MiniLM-L6-v2"
     analyzer: str = "auto"
     chunk_size: int = 512
@@ -123,6 +126,10 @@ class PipelineConfig:
                 _int(where, name, getattr(self, name))
         _number(where, "bm25_k1", self.bm25_k1, 0.0)
         _number(where, "bm25_b", self.bm25_b, 0.0, 1.0)
+        if self.rerank_blend is not None:
+            _number(where, "rerank_blend", self.rerank_blend, 0.0, 1.0)
+            if not self.reranker:
+                raise InvalidInputError(f"{where}: rerank_blend needs a 'reranker'")
         if self.alpha is not None:
             _number(where, "alpha", self.alpha, 0.0, 1.0)
             if self.weights is not None:

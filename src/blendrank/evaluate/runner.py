@@ -148,7 +148,8 @@ def rerank_candidates(
     timings: list[dict[str, float]] = []
     totals: list[float] = []
     if dataset.queries:  # warm-up, untimed (model session start-up is not latency)
-        reranker.rerank(next(iter(dataset.queries.values())), ["warm-up"])
+        warm = Hit(id="warm-up", doc_id="warm-up", score=0.0, text="warm-up")
+        reranker.rerank_hits(next(iter(dataset.queries.values())), [warm])
     for qid, text in _progress(list(dataset.queries.items()), pipeline.name, progress):
         docs = candidates.get(qid, [])
         hits = []
@@ -190,6 +191,10 @@ def run_pipeline(
     reranker = (
         rerankers.get(pipeline.reranker, pipeline.reranker_params) if pipeline.reranker else None
     )
+    if reranker is not None and pipeline.rerank_blend is not None:
+        from blendrank.rerank import BlendReranker
+
+        reranker = BlendReranker(reranker, pipeline.rerank_blend)
     first: Ranking | None = None
     index_path = None
     if pipeline.type == "index":
