@@ -132,7 +132,10 @@ def _weights_hash(model: Path) -> str:
 
 def cached_scores(model: Path, name: str, variant: str, compute) -> dict:
     """Scores of one variant, cached under bench/cache keyed by the model's weights."""
-    path = CACHE / "train-eval" / f"{name}-{_weights_hash(model)}-{variant}.json"
+    from blendrank.rerank.onnx_export import EXPORT_VERSION
+
+    tag = f"{variant}-x{EXPORT_VERSION}" if variant == "int8" else variant  # export recipe
+    path = CACHE / "train-eval" / f"{name}-{_weights_hash(model)}-{tag}.json"
     if path.exists():
         return json.loads(path.read_text())
     scores = compute()

@@ -123,7 +123,7 @@ def test_distillation_from_a_teacher(tiny_encoder, toy_jsonl, tmp_path):
     assert all(v == v and v > 0 for v in losses(out))  # finite, positive (KL + CE)
 
 
-def test_head_learning_rate_applies_to_the_new_head_only(tiny_encoder):
+def test_head_learning_rate_applies_to_pooler_and_classifier_only(tiny_encoder):
     from blendrank.train.trainer import _parameter_groups, load_model
 
     model, _ = load_model(str(tiny_encoder), "cpu")

@@ -30,7 +30,7 @@ OPTIONS: dict[str, tuple[str, type, str]] = {
     "--head-learning-rate": (
         "head_learning_rate",
         float,
-        "learning rate of the new head (default: --learning-rate)",
+        "learning rate of the pooler and classifier (default: --learning-rate)",
     ),
     "--precision": ("precision", str, "fp32 (default) or bf16 autocast (~2x on AVX-512 BF16)"),
     "--seed": ("seed", int, "random seed (default 0)"),

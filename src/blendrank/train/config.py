@@ -25,9 +25,9 @@ class TrainConfig:
     training stops after ``patience`` evaluations without improvement and keeps the best.
     ``max_positives_per_query``: sample at most this many positives of a query per epoch
     (queries with hundreds of judged passages would otherwise dominate).
-    ``head_learning_rate``: learning rate of the freshly initialised head (pooler and
-    classifier; None = ``learning_rate``); a higher one shortens the start, where a random
-    head gives every pair the same score. ``precision``: ``"bf16"`` runs forward and
+    ``head_learning_rate``: learning rate of the head (pooler and classifier; None =
+    ``learning_rate``); a higher one shortens the start, where a fresh classifier gives
+    every pair about the same score. ``precision``: ``"bf16"`` runs forward and
     backward under bfloat16 autocast (weights and optimiser stay fp32): about 2x faster
     on CPUs with AVX-512 BF16 or AMX and on recent GPUs, slower on CPUs without them.
     """
