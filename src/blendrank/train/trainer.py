@@ -163,7 +163,8 @@ def _parameter_groups(model, config: TrainConfig) -> list[dict[str, Any]]:
     """AdamW groups: the head gets ``head_learning_rate`` when one is set."""
     if config.head_learning_rate is None:
         return [{"params": list(model.parameters())}]
-    head, body = [], []
+    head: list[Any] = []
+    body: list[Any] = []
     for name, param in model.named_parameters():
         (head if name.startswith(_HEAD_PREFIXES) else body).append(param)
     return [{"params": body}, {"params": head, "lr": config.head_learning_rate}]
