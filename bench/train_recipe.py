@@ -151,14 +151,13 @@ def _ranked(doc_ids, scores):
     return [doc_ids[i] for i in order]
 
 
-#: doc id -> "title\nabstract", the text every cross-encoder run scores
-_TEXTS: dict[str, str] = {}
 BLEND_GRID = [round(0.1 * i, 1) for i in range(11)]
 
 
-def _score_candidates(model, variant, queries, first, depth, name):
+def _score_candidates(model, variant, queries, texts, first, depth, name):
     """Cross-encoder scores of each query's hybrid top ``depth`` plus its dense top 20
-    (the cascade's candidates), cached per model weights and variant. Reads ``_TEXTS``."""
+    (the cascade's candidates), cached per model weights and variant. ``texts``: doc id ->
+    "title\nabstract", the text every cross-encoder run scores."""
     import numpy as np
 
     def compute():
@@ -173,7 +172,7 @@ def _score_candidates(model, variant, queries, first, depth, name):
             dense = np.array([h.scores.get("dense", -1.0) for h in hits])
             top20 = [ids[i] for i in np.argsort(-dense, kind="stable")[:20]]
             need = list(dict.fromkeys(ids[:depth] + top20))
-            values = rf.score(queries[qid], [_TEXTS[d] for d in need])
+            values = rf.score(queries[qid], [texts[d] for d in need])
             out["scores"][qid] = dict(zip(need, map(float, values), strict=True))
         out["seconds_per_query"] = (time.perf_counter() - start) / len(first)
         return out
@@ -211,7 +210,7 @@ def _as_run(ids, values):
     return {d: float(v) for d, v in zip(ids, values, strict=True)}
 
 
-def tune_blend(model: Path, index, depth: int) -> tuple[float, dict]:
+def tune_blend(model: Path, index, texts: dict, depth: int) -> tuple[float, dict]:
     """The blend weight that maximises NDCG@10 on the model's held-out **train** queries
     (the validation split ``blendrank.train`` kept out of training), never on test."""
     from _common import ndcg_at_10
@@ -227,7 +226,8 @@ def tune_blend(model: Path, index, depth: int) -> tuple[float, dict]:
         qid: index.search(text, top_k=100, per="document", candidates=100)
         for qid, text in queries.items()
     }
-    scores = _score_candidates(model, "fp32", queries, first, depth, "scifact-val")["scores"]
+    cached = _score_candidates(model, "fp32", queries, texts, first, depth, "scifact-val")
+    scores = cached["scores"]
     table = {}
     for w in BLEND_GRID:
         runs = _pipelines(first, scores, depth, w)
@@ -241,9 +241,9 @@ def eval_scifact(args) -> None:
 
     model = Path(args.model or MODELS / "scifact-ce")
     docs, queries, qrels = load_beir("scifact", "test")
-    _TEXTS.update({d.id: f"{d.title}\n{d.text}" if d.title else d.text for d in docs})
+    texts = {d.id: f"{d.title}\n{d.text}" if d.title else d.text for d in docs}
     index = scifact_index()
-    weight, tuning = tune_blend(model, index, args.depth)
+    weight, tuning = tune_blend(model, index, texts, args.depth)
     print(f"blend weight {weight} (validation NDCG@10 by weight: {tuning['ndcg@10_by_weight']})")
     first = {
         qid: index.search(q, top_k=100, per="document", candidates=100)
@@ -252,7 +252,7 @@ def eval_scifact(args) -> None:
     runs: dict[str, dict] = {"hybrid RRF": {q: _run(h) for q, h in first.items()}}
     timings = {}
     for variant in VARIANTS:
-        cached = _score_candidates(model, variant, queries, first, args.depth, "scifact")
+        cached = _score_candidates(model, variant, queries, texts, first, args.depth, "scifact")
         timings[variant] = cached["seconds_per_query"]
         got = _pipelines(first, cached["scores"], args.depth, weight)
         runs[f"hybrid + cross-encoder top {args.depth} ({variant})"] = got["ce"]

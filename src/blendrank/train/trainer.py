@@ -151,7 +151,7 @@ class _Trainer:
         with torch.inference_mode():
             for i in range(0, len(texts), batch):
                 chunk = texts[i : i + batch]
-                out.extend(self.logits([query] * len(chunk), chunk).float().cpu().tolist())
+                out.extend(self.logits([query] * len(chunk), chunk).cpu().tolist())
         return out
 
 
