@@ -69,19 +69,25 @@ def ndcg_at_10(qrels: dict, run: dict) -> float:
     return float(evaluate(Qrels(qrels), Run(run), "ndcg@10", make_comparable=True))
 
 
+# CPU flags that change what ONNX Runtime, OpenVINO and numpy can use
+_SPEED_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_int8")
+
+
 def machine() -> str:
-    cpu = "unknown CPU"
+    cpu, flags = "unknown CPU", set()
     try:
         for line in open("/proc/cpuinfo", encoding="utf-8"):
-            if line.startswith("model name"):
+            if line.startswith("model name") and cpu == "unknown CPU":
                 cpu = line.split(":", 1)[1].strip()
-                break
+            elif line.startswith("flags") and not flags:
+                flags = set(line.split(":", 1)[1].split())
     except OSError:
         pass
     import numpy
 
+    shown = "/".join(f for f in _SPEED_FLAGS if f in flags) or "none of avx2/avx512/amx"
     return (
-        f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"{cpu} (flags {shown}), {os.cpu_count()} cores, Python {platform.python_version()}, "
         f"numpy {numpy.__version__}, {dt.date.today().isoformat()}"
     )
 

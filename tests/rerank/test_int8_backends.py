@@ -46,7 +46,7 @@ def _padded_batch(torch, vocab: int = 30522):
 
 
 def test_pruned_last_layer_gives_the_same_logits(tiny_ce_folder):
-    torch = pytest.importorskip("torch")
+    torch = pytest.importorskip("torch", reason="torch (extra 'torch') is not installed")
     from blendrank.rerank.cls_pruning import prune_last_layer
     from blendrank.rerank.cross_encoder_model import read_model_spec
     from blendrank.rerank.onnx_export import load_torch_model
@@ -64,7 +64,7 @@ def test_pruned_last_layer_gives_the_same_logits(tiny_ce_folder):
 
 
 def test_unknown_architecture_is_not_pruned(tiny_ce_folder):
-    pytest.importorskip("torch")
+    pytest.importorskip("torch", reason="torch (extra 'torch') is not installed")
     from blendrank.rerank.cls_pruning import prune_last_layer
     from blendrank.rerank.cross_encoder_model import read_model_spec
     from blendrank.rerank.onnx_export import load_torch_model
@@ -84,8 +84,8 @@ def test_pruned_export_keeps_parity_with_sentence_transformers_on_minilm(minilm_
 
 @pytest.fixture(scope="module")
 def tiny_ov_int8(tiny_ce_folder: Path):
-    pytest.importorskip("openvino")
-    pytest.importorskip("nncf")
+    pytest.importorskip("openvino", reason="openvino (extra 'openvino') is not installed")
+    pytest.importorskip("nncf", reason="nncf (extra 'openvino-int8') is not installed")
     return CrossEncoderReranker(
         tiny_ce_folder, backend="openvino", quantize="int8", long_documents="truncate"
     )
@@ -124,7 +124,7 @@ def test_own_calibration_pairs_make_their_own_cache_entry(tiny_ce_folder, tiny_o
 def test_calibration_pairs_are_checked(tiny_ce_folder):
     with pytest.raises(InvalidInputError, match="calibration_pairs"):
         CrossEncoderReranker(tiny_ce_folder, quantize="int8", calibration_pairs=[("q", "d")])
-    pytest.importorskip("openvino")
+    pytest.importorskip("openvino", reason="openvino (extra 'openvino') is not installed")
     with pytest.raises(InvalidInputError, match="string pairs"):
         CrossEncoderReranker(
             tiny_ce_folder, backend="openvino", quantize="int8", calibration_pairs=[("q",)]
@@ -132,7 +132,7 @@ def test_calibration_pairs_are_checked(tiny_ce_folder):
 
 
 def test_missing_nncf_names_the_extra(tiny_ce_folder, monkeypatch, tmp_path):
-    pytest.importorskip("openvino")
+    pytest.importorskip("openvino", reason="openvino (extra 'openvino') is not installed")
     monkeypatch.setitem(sys.modules, "nncf", None)  # import nncf now fails
     monkeypatch.setenv("BLENDRANK_CACHE", str(tmp_path))  # nothing cached yet
     with pytest.raises(MissingDependencyError, match=r"blendrank\[openvino-int8\]"):
@@ -140,7 +140,7 @@ def test_missing_nncf_names_the_extra(tiny_ce_folder, monkeypatch, tmp_path):
 
 
 def test_models_convert_openvino_int8(tiny_ce_folder, tmp_path, capsys):
-    pytest.importorskip("nncf")
+    pytest.importorskip("nncf", reason="nncf (extra 'openvino-int8') is not installed")
     pairs = tmp_path / "pairs.jsonl"
     pairs.write_text("\n".join(json.dumps({"query": QUERY, "text": t}) for t in TEXTS))
     output = tmp_path / "ov"

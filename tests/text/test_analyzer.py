@@ -191,7 +191,7 @@ def test_identifier_ranks_exact_match_first_in_bm25(auto: Analyzer) -> None:
 
 
 def test_japanese_fugashi() -> None:
-    pytest.importorskip("fugashi")
+    pytest.importorskip("fugashi", reason="fugashi (extra 'ja') is not installed")
     analyzer = AutoAnalyzer(ja="fugashi")
     # MeCab/UniDic: 東京 / タワー / に(particle, dropped) / 行き->行く / まし, た (aux, dropped)
     assert analyzer.analyze("東京タワーに行きました") == ["東京", "タワー", "行く"]
@@ -200,7 +200,7 @@ def test_japanese_fugashi() -> None:
 
 
 def test_chinese_jieba() -> None:
-    pytest.importorskip("jieba")
+    pytest.importorskip("jieba", reason="jieba (extra 'zh') is not installed")
     analyzer = AutoAnalyzer(zh="jieba")
     # jieba's search mode adds the shorter words inside 清华大学
     assert analyzer.analyze("我来到北京清华大学") == [

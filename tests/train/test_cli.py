@@ -6,7 +6,7 @@ import pytest
 
 from blendrank.cli.main import main
 
-pytest.importorskip("torch")
+pytest.importorskip("torch", reason="torch (extra 'torch') is not installed")
 
 
 def test_train_command_writes_a_loadable_model(tiny_encoder, toy_jsonl, tmp_path, capsys):

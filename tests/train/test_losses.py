@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-torch = pytest.importorskip("torch")
+torch = pytest.importorskip("torch", reason="torch (extra 'torch') is not installed")
 
 from blendrank.train.losses import distillation_kl, listwise_softmax, pointwise_bce  # noqa: E402
 

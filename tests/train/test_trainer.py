@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-pytest.importorskip("torch")
-pytest.importorskip("transformers")
+pytest.importorskip("torch", reason="torch (extra 'torch') is not installed")
+pytest.importorskip("transformers", reason="transformers (extra 'torch') is not installed")
 
 from blendrank.errors import InvalidInputError, ModelError  # noqa: E402
 from blendrank.train import TrainConfig, load_jsonl_training, train_cross_encoder  # noqa: E402
@@ -93,8 +93,10 @@ def test_a_trained_model_loads_in_blendrank_and_sentence_transformers_alike(mini
     """The folder loads in blendrank's ONNX cross-encoder and in sentence-transformers
     alike, with the same scores; the listwise model (12 steps) already ranks every
     training positive above its negative."""
-    st = pytest.importorskip("sentence_transformers")
-    pytest.importorskip("onnx")
+    st = pytest.importorskip(
+        "sentence_transformers", reason="sentence_transformers (extra 'torch') is not installed"
+    )
+    pytest.importorskip("onnx", reason="onnx (extra 'torch') is not installed")
     from blendrank.rerank import CrossEncoderReranker
 
     data, folders = minilm_runs

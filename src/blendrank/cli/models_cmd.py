@@ -51,6 +51,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="skip ONNX Runtime's fusions (fused attention, SkipLayerNorm, BiasGelu)",
     )
+    convert.add_argument(
+        "--json", action="store_true", help="print path, kind, size and settings as JSON"
+    )
     convert.set_defaults(func=run)
 
 
@@ -97,10 +100,24 @@ def run(args: argparse.Namespace) -> int:
         )
         kind = f"{'int8' if args.int8 else 'fp32'} ONNX"
     size = sum(f.stat().st_size for f in path.parent.iterdir() if f.is_file())
+    seconds = round(time.perf_counter() - started, 1)
+    if args.json:
+        import json
+
+        summary = {
+            "path": str(path),
+            "kind": kind,
+            "model": str(spec.path),
+            "bytes": size,
+            "max_length": spec.max_length,
+            "seconds": seconds,
+        }
+        print(json.dumps(summary))
+        return 0
     print(path)
     print(
         f"# {kind} of {spec.path.name}, {size / 1e6:.1f} MB, "
-        f"max_length {spec.max_length}, {time.perf_counter() - started:.1f} s",
+        f"max_length {spec.max_length}, {seconds} s",
         flush=True,
     )
     return 0

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from blendrank.errors import InvalidInputError
+from blendrank.text.display import display_width, fit, truncate
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -73,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"{'rank':>4}  {'score':>10}  {'id':<12} text")
     for rank, r in enumerate(results, start=1):
         label = r.id if r.id is not None else f"#{r.index}"
-        print(f"{rank:>4}  {r.score:>10.4f}  {label[:12]:<12} {_snippet(r.text)}")
+        print(f"{rank:>4}  {r.score:>10.4f}  {fit(label, 12)} {_snippet(r.text)}")
     return 0
 
 
@@ -123,4 +124,4 @@ def _json_lines(lines: list[str], name: str) -> list[dict[str, Any]]:
 
 def _snippet(text: str, width: int = 80) -> str:
     flat = " ".join(text.split())
-    return flat if len(flat) <= width else flat[: width - 1] + "…"
+    return flat if display_width(flat) <= width else truncate(flat, width - 1) + "…"

