@@ -151,3 +151,17 @@ def tiny_ce_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     settings = json.loads(config_file.read_text())
     assert settings["model_max_length"] == TINY_WINDOW
     return folder
+
+
+@pytest.fixture
+def small_disk(tmp_path) -> Iterator[Path]:
+    """A real 3 MB tmpfs (needs root, as CI has): writes there run out of space."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mount)])
+    if done.returncode != 0:
+        pytest.skip("this machine does not allow mounting a tmpfs")
+    yield mount
+    subprocess.run(["umount", str(mount)], check=True)

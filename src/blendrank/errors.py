@@ -41,6 +41,10 @@ class IndexLockedError(IndexError_):
     """Another process holds the index's write lock."""
 
 
+class DiskFullError(IndexError_, OSError):
+    """A write ran out of disk space; nothing was committed and the index is as it was."""
+
+
 class ModelError(BlendrankError):
     """A model cannot be found, loaded or run (wrong folder, not a reranker, missing files)."""
 

@@ -14,13 +14,13 @@ import pytest
 
 from blendrank import Document, Index
 
-META = {"product_line": "enterprise", "tags": ["linux", "agent"], "nested": {"owner": "ops"}}
+META = {"product_line": "enterprise", "tags": ["linux", "agent"], "owner.team": "ops"}
 
 
 def _vandalise(metadata: dict) -> None:
     metadata["product_line"] = "HACKED"
-    metadata["tags"].append("HACKED")
-    metadata["nested"]["owner"] = "HACKED"
+    metadata["tags"].append("HACKED")  # a list inside the dict: a shallow copy is not enough
+    metadata["owner.team"] = "HACKED"
     metadata["new_key"] = 1
 
 

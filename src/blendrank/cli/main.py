@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import os
 import sys
@@ -52,6 +53,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except (FileNotFoundError, PermissionError, ValueError) as exc:
         print(f"blendrank {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        if exc.errno != errno.ENOSPC:
+            raise
+        print(
+            f"blendrank {args.command}: error: no space left on the device "
+            f"({exc.filename or 'while writing'}); nothing was committed, the index is as it "
+            "was: free some space and run the command again",
+            file=sys.stderr,
+        )
         return 1
     except KeyboardInterrupt:
         print(f"blendrank {args.command}: interrupted", file=sys.stderr)

@@ -46,6 +46,8 @@ def parse_json_option(name: str, raw: str | None):
         raise InvalidInputError(
             f"--{name} is not valid JSON ({exc.msg} at column {exc.colno}): {raw}"
         ) from None
+    except RecursionError:
+        raise InvalidInputError(f"--{name} is nested too deeply") from None
     if not isinstance(value, dict):
         raise InvalidInputError(f"--{name} must be a JSON object, got {raw}")
     return value

@@ -139,16 +139,25 @@ def _strip(key: str) -> str:
     return key[1:] if key.startswith("$") else key
 
 
-def _compile_mapping(spec: Mapping[str, Any], where: str) -> Node:
+#: and / or / not nest at most this deep (deeper is a FilterError, not a RecursionError)
+MAX_FILTER_DEPTH = 32
+
+
+def _compile_mapping(spec: Mapping[str, Any], where: str, depth: int = 1) -> Node:
+    if depth > MAX_FILTER_DEPTH:
+        raise FilterError(
+            f"the filter is nested more than {MAX_FILTER_DEPTH} levels deep (and / or / not); "
+            "flatten it, e.g. not(not(x)) is x and nested and-lists can be one list"
+        )
     clauses: list[Node] = []
     for key, value in spec.items():
         if not isinstance(key, str):
             raise FilterError(f"filter keys must be strings; got {key!r} in {where}")
         name = _strip(key)
         if name in ("and", "or"):
-            clauses.append(_compile_logical(key, value))
+            clauses.append(_compile_logical(key, value, depth))
         elif name == "not":
-            clauses.append(Not(_compile_sub_filter(key, value)))
+            clauses.append(Not(_compile_sub_filter(key, value, depth)))
         elif key.startswith("$"):
             raise FilterError(
                 f"unknown operator {key!r} at the top of {where}; only $and, $or and $not "
@@ -159,22 +168,22 @@ def _compile_mapping(spec: Mapping[str, Any], where: str) -> Node:
     return clauses[0] if len(clauses) == 1 else And(tuple(clauses))
 
 
-def _compile_sub_filter(key: str, value: Any) -> Node:
+def _compile_sub_filter(key: str, value: Any, depth: int) -> Node:
     if not isinstance(value, Mapping):
         raise FilterError(
             f"operator {key!r} needs a filter dict, e.g. {{{key!r}: {{'lang': 'en'}}}}; "
             f"got {type(value).__name__} {value!r}"
         )
-    return _compile_mapping(value, where=f"{key!r}")
+    return _compile_mapping(value, where=f"{key!r}", depth=depth + 1)
 
 
-def _compile_logical(key: str, value: Any) -> Node:
+def _compile_logical(key: str, value: Any, depth: int) -> Node:
     if isinstance(value, Mapping) or not isinstance(value, list | tuple) or not value:
         raise FilterError(
             f"operator {key!r} needs a non-empty list of filter dicts, e.g. "
             f"{{{key!r}: [{{'lang': 'en'}}, {{'year': 2024}}]}}; got {value!r}"
         )
-    children = tuple(_compile_sub_filter(key, item) for item in value)
+    children = tuple(_compile_sub_filter(key, item, depth) for item in value)
     return And(children) if _strip(key) == "and" else Or(children)
 
 

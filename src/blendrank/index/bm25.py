@@ -36,8 +36,8 @@ class BM25Retriever:
 
         if k1 < 0 or not 0 <= b <= 1:
             raise ValueError(f"BM25 needs k1 >= 0 and 0 <= b <= 1, got k1={k1}, b={b}")
-        if len(token_lists) == 0:
-            return cls(None, 0, k1, b)
+        if not any(token_lists):  # no row has an indexable token (none, or stopwords only)
+            return cls(None, len(token_lists), k1, b)
         model = bm25s.BM25(k1=k1, b=b)
         _quiet_bm25s()
         model.index(list(token_lists), show_progress=False)
@@ -48,7 +48,15 @@ class BM25Retriever:
         if self._model is not None:
             self._model.save(str(folder), show_progress=False)
         (folder / PARAMS_FILE).write_text(
-            json.dumps({"n_rows": self.n_rows, "k1": self.k1, "b": self.b}), encoding="utf-8"
+            json.dumps(
+                {
+                    "n_rows": self.n_rows,
+                    "k1": self.k1,
+                    "b": self.b,
+                    "model": self._model is not None,
+                }
+            ),
+            encoding="utf-8",
         )
 
     @classmethod
@@ -57,7 +65,7 @@ class BM25Retriever:
 
         params = json.loads((folder / PARAMS_FILE).read_text(encoding="utf-8"))
         model = None
-        if params["n_rows"]:
+        if params["n_rows"] and params.get("model", True):
             _quiet_bm25s()
             model = bm25s.BM25.load(str(folder), mmap=False, load_corpus=False)
         return cls(model, params["n_rows"], params["k1"], params["b"])

@@ -117,12 +117,14 @@ class Index:
             "stats": {"documents": 0, "chunks": 0},
         }
         with store.write_lock():
-            tmp = store.new_generation_dir()
-            IndexState().save(tmp)
-            BM25Retriever.build([]).save(tmp / "bm25")
-            if embedder_obj is not None:
-                DenseRetriever.build(np.zeros((0, embedder_obj.dim), dtype=np.float32)).save(tmp)
-            store.commit(tmp, manifest)
+            with store.staging() as tmp:
+                IndexState().save(tmp)
+                BM25Retriever.build([]).save(tmp / "bm25")
+                if embedder_obj is not None:
+                    DenseRetriever.build(np.zeros((0, embedder_obj.dim), dtype=np.float32)).save(
+                        tmp
+                    )
+                store.commit(tmp, manifest)
         index = cls(store, manifest)
         index._embedder = embedder_obj
         return index
@@ -269,27 +271,27 @@ class Index:
             old_dense = self._searcher.dense
             plan = plan_update(self._state, upserts, deletes, chunker)
             state = plan.state
-            tmp = self._store.new_generation_dir()
-            state.save(tmp)
-            texts = list(state.row_texts(self.title_in_chunks))
-            token_lists = self.analyzer.analyze_many(texts)
-            bm25 = BM25Retriever.build(token_lists, **self.settings["bm25"])
-            bm25.save(tmp / "bm25")
-            dense = None
-            stats: dict[str, Any] = {"documents": len(state.documents), "chunks": state.n_rows}
-            if self._embedder_config is not None:
-                vectors = self._vectors_for(plan, state, texts, old_dense, progress)
-                dense = DenseRetriever.build(vectors, self.ann_config)
-                dense.save(tmp)
-                stats["chunks_truncated"] = self._count_truncated(texts, len(plan.fresh_rows))
-            manifest = dict(self._manifest)
-            manifest.update(
-                generation=int(manifest["generation"]) + 1,
-                updated=_now(),
-                written_by=f"blendrank {__version__}",
-                stats=stats,
-            )
-            self._store.commit(tmp, manifest)
+            with self._store.staging() as tmp:
+                state.save(tmp)
+                texts = list(state.row_texts(self.title_in_chunks))
+                token_lists = self.analyzer.analyze_many(texts)
+                bm25 = BM25Retriever.build(token_lists, **self.settings["bm25"])
+                bm25.save(tmp / "bm25")
+                dense = None
+                stats: dict[str, Any] = {"documents": len(state.documents), "chunks": state.n_rows}
+                if self._embedder_config is not None:
+                    vectors = self._vectors_for(plan, state, texts, old_dense, progress)
+                    dense = DenseRetriever.build(vectors, self.ann_config)
+                    dense.save(tmp)
+                    stats["chunks_truncated"] = self._count_truncated(texts, len(plan.fresh_rows))
+                manifest = dict(self._manifest)
+                manifest.update(
+                    generation=int(manifest["generation"]) + 1,
+                    updated=_now(),
+                    written_by=f"blendrank {__version__}",
+                    stats=stats,
+                )
+                self._store.commit(tmp, manifest)
             self._manifest = manifest
             self._install(state, bm25, dense)
         return plan.counts
@@ -425,6 +427,11 @@ class Index:
 
 
 def _validate_documents(documents: Iterable[Document]) -> list[Document]:
+    """Check every document before anything is written: the rules of ``ingest.records``
+    (ids, valid Unicode, flat JSON-safe metadata) for documents however they were made.
+    Each one is rebuilt with its own flattened metadata, so the caller's dict is not kept."""
+    from blendrank.ingest.records import check_id, check_unicode, flatten_metadata
+
     if isinstance(documents, (Document, str)):
         raise InvalidInputError("add() takes an iterable of Documents; wrap a single one in a list")
     out: list[Document] = []
@@ -435,16 +442,18 @@ def _validate_documents(documents: Iterable[Document]) -> list[Document]:
                 f"documents[{i}] is a {type(doc).__name__}; pass blendrank.Document objects "
                 "(or load files with blendrank.ingest.load_documents)"
             )
-        if not isinstance(doc.id, str) or not doc.id:
-            raise InvalidInputError(f"documents[{i}] has an empty or non-string id: {doc.id!r}")
+        check_id(doc.id, f"documents[{i}]")
+        where = f"document {doc.id!r}"
         if not isinstance(doc.text, str) or not isinstance(doc.title, str):
-            raise InvalidInputError(f"document {doc.id!r}: text and title must be strings")
+            raise InvalidInputError(f"{where}: text and title must be strings")
+        check_unicode(doc.text, "text", where)
+        check_unicode(doc.title, "title", where)
         if not isinstance(doc.metadata, Mapping):
-            raise InvalidInputError(f"document {doc.id!r}: metadata must be a dict")
+            raise InvalidInputError(f"{where}: metadata must be a dict")
         if doc.id in seen:
             raise InvalidInputError(f"document id {doc.id!r} appears twice in one add() call")
         seen.add(doc.id)
-        out.append(detached(doc))
+        out.append(Document(doc.id, doc.text, doc.title, flatten_metadata(doc.metadata, where)))
     return out
 
 

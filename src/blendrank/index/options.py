@@ -8,7 +8,8 @@ from typing import Any
 
 from blendrank.errors import InvalidInputError
 
-#: default chunking, in tokens of the embedder's tokenizer (docs/benchmarks.md, "chunking")
+#: default chunking in tokens of the embedder's tokenizer; a chunk longer than the model
+#: window is embedded as windows (docs/benchmarks.md, "Chunk size and long chunks")
 CHUNK_SIZE = 512
 CHUNK_OVERLAP = 128
 

@@ -16,6 +16,7 @@ and generations older than the previous one are removed by the next writer.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import os
@@ -27,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from blendrank.errors import (
+    DiskFullError,
     IndexExistsError,
     IndexFormatError,
     IndexLockedError,
@@ -69,12 +71,26 @@ def fsync_tree(root: Path) -> None:
 
 def write_json_atomic(path: Path, payload: Any) -> None:
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(payload, fh, ensure_ascii=False, indent=2, sort_keys=True)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump(payload, fh, ensure_ascii=False, indent=2, sort_keys=True)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a full disk must not also leave a half file behind
+        raise
     fsync_path(path.parent)
+
+
+def _out_of_space(exc: OSError, root: Path) -> bool:
+    """ENOSPC, or a short write (numpy raises OSError without errno) on a disk with < 1 MiB."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    try:
+        return exc.errno is None and shutil.disk_usage(root).free < (1 << 20)
+    except OSError:
+        return False
 
 
 def read_manifest(root: Path) -> dict[str, Any]:
@@ -168,10 +184,27 @@ class IndexStore:
         finally:
             os.close(fd)
 
-    def new_generation_dir(self) -> Path:
+    @contextlib.contextmanager
+    def staging(self) -> Iterator[Path]:
+        """A new temporary generation folder to fill and :meth:`commit`; removed again when
+        the block fails (disk full, a bad value, Ctrl-C), so a retry starts clean."""
         tmp = self.root / f".tmp-{uuid.uuid4().hex}"
         tmp.mkdir()
-        return tmp
+        try:
+            yield tmp
+        except OSError as exc:
+            full = _out_of_space(exc, self.root)
+            shutil.rmtree(tmp, ignore_errors=True)
+            if full:
+                raise DiskFullError(
+                    errno.ENOSPC,
+                    f"no space left on the device holding {self.root.name}; nothing was "
+                    "committed and the index is as it was: free some space and retry",
+                ) from exc
+            raise
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)  # gone already once committed
+            raise
 
     def commit(self, tmp_dir: Path, manifest: dict[str, Any]) -> None:
         """Make ``tmp_dir`` the generation named in ``manifest`` (caller holds the lock)."""

@@ -39,6 +39,11 @@ def read_jsonl(path: Path, fields: Fields) -> Iterator[tuple[Document, str]]:
                 raise IngestError(
                     f"{where}: malformed JSON: {exc.msg} (column {exc.colno})"
                 ) from None
+            except RecursionError:
+                raise IngestError(
+                    f"{where}: the JSON is nested too deeply to read; metadata may nest "
+                    "at most a few dozen levels"
+                ) from None
             if not isinstance(record, dict):
                 raise IngestError(
                     f"{where}: each line must be a JSON object, got {type(record).__name__}"
@@ -75,6 +80,8 @@ def read_json_array(path: Path, fields: Fields) -> Iterator[tuple[Document, str]
             raise IngestError(
                 f"{path}:{exc.lineno}: malformed JSON: {exc.msg} (column {exc.colno})"
             ) from None
+        except RecursionError:
+            raise IngestError(f"{where}: the JSON is nested too deeply to read") from None
         if not isinstance(record, dict):
             raise IngestError(
                 f"{where}: array items must be JSON objects, got {type(record).__name__}"

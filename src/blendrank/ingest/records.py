@@ -4,9 +4,15 @@ Shared by every reader so that ids, titles and metadata follow the same rules:
 
 - the id is a string, or an integer (made a string); a record may use ``_id`` or ``id``;
 - the text must be a string; the title is a string or absent/None (then ``""``);
+- ids are valid Unicode (no lone surrogates) without control characters (a newline,
+  a tab, NUL...); text and title are valid Unicode;
 - metadata is flat: nested objects are flattened with dots (``{"a": {"b": 1}}`` ->
-  ``{"a.b": 1}``); values are str, int, float, bool, None, or lists of str/int/float;
-  dates and datetimes become ISO strings (``"2024-05-01"``).
+  ``{"a.b": 1}``, at most ``MAX_DEPTH`` levels); keys are strings; values are str, int
+  (within signed 64 bits), finite float, bool, None, or lists of str/int/float; dates and
+  datetimes become ISO strings (``"2024-05-01"``).
+
+``Index.add`` applies the same rules to every document, however it was made, so a bad
+value is refused before anything is written.
 
 >>> flatten_metadata({"a": {"b": 1}, "when": __import__("datetime").date(2024, 5, 1)}, "f:1")
 {'a.b': 1, 'when': '2024-05-01'}
@@ -15,6 +21,8 @@ Shared by every reader so that ids, titles and metadata follow the same rules:
 from __future__ import annotations
 
 import datetime as dt
+import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +30,38 @@ from blendrank.errors import IngestError, InvalidInputError
 from blendrank.types import Document
 
 ID_ALIASES = ("_id", "id")
+#: metadata nesting flattened at most this deep (deeper is an error, not a RecursionError)
+MAX_DEPTH = 32
+#: integers are stored and compared as signed 64-bit values
+INT_RANGE = (-(2**63), 2**63 - 1)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def check_unicode(value: str, what: str, where: str) -> str:
+    """``value`` unchanged, or IngestError when it holds a lone surrogate (not UTF-8)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise IngestError(
+            f"{where}: {what} is not valid Unicode (a lone surrogate at position "
+            f"{exc.start}); decode the source with the right encoding"
+        ) from None
+    return value
+
+
+def check_id(value: str, where: str) -> str:
+    """A usable document id: non-empty, valid Unicode, no control characters."""
+    if not isinstance(value, str) or not value:
+        raise IngestError(f"{where}: id must be a non-empty string or an integer, got {value!r}")
+    check_unicode(value, f"id {value!r}", where)
+    control = _CONTROL.search(value)
+    if control:
+        raise IngestError(
+            f"{where}: id {value!r} contains a control character ({control.group()!r} at "
+            f"position {control.start()}); ids must be printable so they can be read, "
+            "addressed and deleted"
+        )
+    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +105,7 @@ def record_to_document(record: dict[str, Any], fields: Fields, where: str) -> Do
             f"{where}: {fields.text!r} of document {doc_id!r} must be a string, "
             f"got {type(text).__name__}"
         )
+    check_unicode(text, fields.text, where)
     title = document_title(record.get(fields.title), fields, where)
     skip = {*fields.id_keys, fields.text, fields.title}
     metadata: dict[str, Any] = {}
@@ -88,9 +129,7 @@ def document_id(record: dict[str, Any], fields: Fields, where: str) -> str:
         raise IngestError(f"{where}: record has no id field ({names})")
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
-    if not isinstance(value, str) or not value:
-        raise IngestError(f"{where}: id must be a non-empty string or an integer, got {value!r}")
-    return value
+    return check_id(value, where)
 
 
 def document_title(value: Any, fields: Fields, where: str) -> str:
@@ -98,7 +137,7 @@ def document_title(value: Any, fields: Fields, where: str) -> str:
         return ""
     if not isinstance(value, str):
         raise IngestError(f"{where}: {fields.title!r} must be a string, got {type(value).__name__}")
-    return value
+    return check_unicode(value, fields.title, where)
 
 
 def flatten_metadata(values: dict[Any, Any], where: str) -> dict[str, Any]:
@@ -108,11 +147,22 @@ def flatten_metadata(values: dict[Any, Any], where: str) -> dict[str, Any]:
     return out
 
 
-def _flatten_into(out: dict[str, Any], values: dict[Any, Any], prefix: str, where: str) -> None:
+def _flatten_into(
+    out: dict[str, Any], values: dict[Any, Any], prefix: str, where: str, depth: int = 1
+) -> None:
+    if depth > MAX_DEPTH:
+        raise IngestError(
+            f"{where}: metadata {prefix.rstrip('.')!r} is nested more than {MAX_DEPTH} levels deep"
+        )
     for key, value in values.items():
+        if not isinstance(key, str):
+            raise IngestError(
+                f"{where}: metadata keys must be strings, got {type(key).__name__} {key!r:.40}"
+            )
+        check_unicode(key, f"metadata key {key!r}", where)
         name = f"{prefix}{key}"
         if isinstance(value, dict):
-            _flatten_into(out, value, f"{name}.", where)
+            _flatten_into(out, value, f"{name}.", where, depth + 1)
             continue
         if name in out:
             raise IngestError(f"{where}: metadata key {name!r} appears twice")
@@ -120,17 +170,37 @@ def _flatten_into(out: dict[str, Any], values: dict[Any, Any], prefix: str, wher
 
 
 def _metadata_value(value: Any, name: str, where: str) -> Any:
-    if value is None or isinstance(value, str | bool | int | float):
+    if not isinstance(value, list):
+        return _scalar(value, name, where)
+    items = [v.isoformat() if isinstance(v, dt.date) else v for v in value]
+    if not all(isinstance(v, str | int | float) and not isinstance(v, bool) for v in items):
+        raise IngestError(
+            f"{where}: metadata {name!r} must be a list of strings or numbers, got {value!r:.80}"
+        )
+    return [_scalar(v, name, where) for v in items]
+
+
+def _scalar(value: Any, name: str, where: str) -> Any:
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        return check_unicode(value, f"metadata {name!r}", where)
+    if isinstance(value, int):
+        if not INT_RANGE[0] <= value <= INT_RANGE[1]:
+            raise IngestError(
+                f"{where}: metadata {name!r} is an integer outside the signed 64-bit range "
+                f"({str(value)[:20]}...); store it as a string"
+            )
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise IngestError(
+                f"{where}: metadata {name!r} must be a finite number, got {value!r}; "
+                "leave the key out or use null"
+            )
         return value
     if isinstance(value, dt.date):  # datetime is a date too
         return value.isoformat()
-    if isinstance(value, list):
-        items = [v.isoformat() if isinstance(v, dt.date) else v for v in value]
-        if all(isinstance(v, str | int | float) and not isinstance(v, bool) for v in items):
-            return items
-        raise IngestError(
-            f"{where}: metadata {name!r} must be a list of strings or numbers, got {value!r}"
-        )
     raise IngestError(
         f"{where}: metadata {name!r} has unsupported type {type(value).__name__}; "
         "use a string, number, boolean, null or a list of strings/numbers"

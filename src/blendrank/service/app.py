@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
 from blendrank import __version__
-from blendrank.errors import BlendrankError, IndexLockedError, InvalidInputError
+from blendrank.errors import BlendrankError, DiskFullError, IndexLockedError, InvalidInputError
 from blendrank.service.config import ServiceConfig
 from blendrank.service.edge import EdgeMiddleware
 from blendrank.service.errors import ServiceError, error_body
@@ -106,6 +106,11 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(IndexLockedError)
     async def index_locked(request: Request, exc: IndexLockedError) -> Response:
         return _json_error(request, 503, str(exc), "unavailable", **{"Retry-After": "1"})
+
+    @app.exception_handler(DiskFullError)
+    async def disk_full(request: Request, exc: DiskFullError) -> Response:
+        message = "no space left on the index's disk; nothing was committed: free space and retry"
+        return _json_error(request, 507, message, "insufficient_storage")
 
     @app.exception_handler(BlendrankError)
     async def blendrank_error(request: Request, exc: BlendrankError) -> Response:

@@ -8,9 +8,10 @@ their commit is on disk.
 from __future__ import annotations
 
 import asyncio
+import urllib.parse
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -37,6 +38,27 @@ def _hit(hit: Hit) -> dict[str, Any]:
 
 def _document(doc: Document) -> dict[str, Any]:
     return {"id": doc.id, "text": doc.text, "title": doc.title, "metadata": dict(doc.metadata)}
+
+
+def _path_id(request: Request, doc_id: str) -> str:
+    """The document id from the URL, or 400 when its percent-encoding is not UTF-8.
+
+    Starlette decodes ``%FC`` to U+FFFD, so ``/documents/M%FCller`` and ``/documents/M%E4ller``
+    would both address ``M\ufffdller`` and the second write would replace the first.
+    """
+    if "\ufffd" not in doc_id:
+        return doc_id
+    raw = request.scope.get("raw_path") or b""
+    tail = raw.split(b"?", 1)[0].split(b"/documents/", 1)[-1]
+    try:
+        return urllib.parse.unquote_to_bytes(tail).decode("utf-8")
+    except UnicodeDecodeError:
+        raise ServiceError(
+            400,
+            "the document id in the URL is not UTF-8 once percent-decoded; percent-encode "
+            "the id's UTF-8 bytes (Müller is M%C3%BCller)",
+            error_type="invalid_request",
+        ) from None
 
 
 def index_router(state: ServiceState, responses: dict[int | str, dict[str, Any]]) -> APIRouter:
@@ -94,7 +116,8 @@ def index_router(state: ServiceState, responses: dict[int | str, dict[str, Any]]
         response_model=WriteResult,
         summary="Add or replace one document (durable when acknowledged)",
     )
-    async def put_document(doc_id: str, body: DocumentBody) -> JSONResponse:
+    async def put_document(doc_id: str, body: DocumentBody, request: Request) -> JSONResponse:
+        doc_id = _path_id(request, doc_id)
         service = state.require_index()
         state.check_documents([body.text])
         doc = Document(doc_id, body.text, body.title, dict(body.metadata))
@@ -118,7 +141,8 @@ def index_router(state: ServiceState, responses: dict[int | str, dict[str, Any]]
         response_model=StoredDocument,
         summary="One stored document by id",
     )
-    async def get_document(doc_id: str) -> JSONResponse:
+    async def get_document(doc_id: str, request: Request) -> JSONResponse:
+        doc_id = _path_id(request, doc_id)
         index, _generation = state.require_index().snapshot
         doc = index.get(doc_id)
         if doc is None:
@@ -130,7 +154,8 @@ def index_router(state: ServiceState, responses: dict[int | str, dict[str, Any]]
         response_model=WriteResult,
         summary="Delete one document (durable when acknowledged)",
     )
-    async def delete_document(doc_id: str) -> JSONResponse:
+    async def delete_document(doc_id: str, request: Request) -> JSONResponse:
+        doc_id = _path_id(request, doc_id)
         service = state.require_index()
         deleted, generation = await service.delete([doc_id])
         if not deleted:

@@ -1,0 +1,78 @@
+"""Hostile input over HTTP: each test is named after a failure it guards against."""
+
+from __future__ import annotations
+
+import httpx
+
+
+def test_two_invalid_percent_encodings_never_collide_into_one_id(bm25_index, start_server):
+    # Before: M%FCller and M%E4ller both decoded to M\ufffdller; the second PUT replaced
+    # the first document and answered "updated": 1.
+    server = start_server({}, index=bm25_index)
+    before = httpx.get(f"{server.url}/health").json()["index"]
+    for raw in ("M%FCller", "M%E4ller"):
+        response = httpx.put(f"{server.url}/documents/{raw}", json={"text": "x"})
+        assert response.status_code == 400, response.text
+        assert "not UTF-8 once percent-decoded" in response.json()["message"]
+    ok = httpx.put(f"{server.url}/documents/M%C3%BCller", json={"text": "Müller"})
+    assert ok.status_code == 200 and ok.json()["added"] == 1
+    assert httpx.get(f"{server.url}/documents/M%C3%BCller").json()["id"] == "Müller"
+    assert httpx.get(f"{server.url}/documents/M%FCller").status_code == 400
+    assert httpx.get(f"{server.url}/health").json()["index"]["documents"] == before["documents"] + 1
+
+
+def test_non_finite_and_huge_numbers_in_metadata_are_400_and_nothing_breaks(
+    bm25_index, start_server
+):
+    # Before: NaN, Infinity or 1e400 answered 200; then GET and most searches returned 500.
+    server = start_server({}, index=bm25_index)
+    for literal in ("NaN", "Infinity", "-Infinity", "1e400", "1" + "0" * 400):
+        body = '{"text": "hello", "metadata": {"n": ' + literal + "}}"
+        response = httpx.put(
+            f"{server.url}/documents/bad",
+            content=body,
+            headers={"content-type": "application/json"},
+        )
+        assert response.status_code in (400, 422), (literal, response.text)
+    assert httpx.get(f"{server.url}/documents/bad").status_code == 404
+    search = {"query": "agent", "mode": "bm25", "filter": {"section": "installation"}}
+    response = httpx.post(f"{server.url}/search", json=search)
+    assert response.status_code == 200 and response.json()["hits"]
+
+
+def test_an_id_with_a_newline_is_refused_in_bulk(bm25_index, start_server):
+    # Before: ids with a newline could be created in bulk but never read or deleted.
+    server = start_server({}, index=bm25_index)
+    docs = {"documents": [{"id": "fine", "text": "a"}, {"id": "two\nlines", "text": "b"}]}
+    response = httpx.post(f"{server.url}/documents", json=docs)
+    assert response.status_code == 400 and "control character" in response.json()["message"]
+    assert httpx.get(f"{server.url}/documents/fine").status_code == 404  # nothing committed
+
+
+def test_a_filter_nested_300_deep_is_400_not_500(bm25_index, start_server):
+    server = start_server({}, index=bm25_index)
+    spec: dict = {"section": "faq"}
+    for _ in range(300):
+        spec = {"not": spec}
+    response = httpx.post(f"{server.url}/search", json={"query": "agent", "filter": spec})
+    assert response.status_code in (400, 422), response.text
+    assert "nested" in response.text
+
+
+def test_disk_full_is_507_and_a_retry_succeeds_once_space_is_freed(small_disk, start_server):
+    from blendrank import Document, Index
+
+    index = Index.create(small_disk / "idx", embedder=None)
+    index.add([Document("a", "first document")])
+    server = start_server({}, index=index)
+    filler = small_disk / "filler"
+    filler.write_bytes(b"\0" * 2_800_000)
+    docs = [{"id": f"d{i}", "text": " ".join(f"w{i}x{j}" for j in range(300))} for i in range(150)]
+    response = httpx.post(f"{server.url}/documents", json={"documents": docs}, timeout=30)
+    assert response.status_code == 507, response.text
+    assert "free space and retry" in response.json()["message"]
+    assert "/" not in response.json()["message"]  # no file system path in the body
+    assert not [p for p in (small_disk / "idx").iterdir() if p.name.startswith(".tmp")]
+    filler.unlink()
+    response = httpx.post(f"{server.url}/documents", json={"documents": docs}, timeout=30)
+    assert response.status_code == 200 and response.json()["documents"] == 151
