@@ -94,8 +94,14 @@ def machine() -> str:
 
 def write_section(name: str, body: str) -> None:
     """Replace the ``name`` section of docs/benchmarks.md (between BEGIN/END markers)."""
-    BENCHMARKS_MD.parent.mkdir(parents=True, exist_ok=True)
-    text = BENCHMARKS_MD.read_text(encoding="utf-8") if BENCHMARKS_MD.exists() else "# Benchmarks\n"
+    write_section_in(BENCHMARKS_MD, name, body, "# Benchmarks\n")
+
+
+def write_section_in(path: Path, name: str, body: str, heading: str) -> None:
+    """Replace the ``name`` section of the Markdown file ``path`` (between BEGIN/END
+    markers), appending it when absent; a new file starts with ``heading``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = path.read_text(encoding="utf-8") if path.exists() else heading
     block = f"<!-- BEGIN {name} -->\n{body.rstrip()}\n<!-- END {name} -->"
     pattern = re.compile(
         rf"<!-- BEGIN {re.escape(name)} -->.*?<!-- END {re.escape(name)} -->", re.S
@@ -105,7 +111,7 @@ def write_section(name: str, body: str) -> None:
         if pattern.search(text)
         else text.rstrip() + "\n\n" + block + "\n"
     )
-    BENCHMARKS_MD.write_text(text, encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
 
 
 def save_json(name: str, payload: dict) -> Path:

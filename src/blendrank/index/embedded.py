@@ -21,7 +21,12 @@ from typing import Any
 import numpy as np
 
 from blendrank import __version__
-from blendrank.errors import InvalidInputError, TruncationWarning
+from blendrank.errors import (
+    IndexFormatError,
+    IndexNotFoundError,
+    InvalidInputError,
+    TruncationWarning,
+)
 from blendrank.index.bm25 import BM25Retriever
 from blendrank.index.dense import AnnConfig, DenseRetriever
 from blendrank.index.options import CHUNK_OVERLAP, CHUNK_SIZE, SearchOptions, validate_query
@@ -33,6 +38,8 @@ from blendrank.index.update import plan_update
 from blendrank.types import Document, Hit
 
 DEFAULT_EMBEDDER = "all-MiniLM-L6-v2"
+#: how many generations Index.open tries when commits keep replacing the one it loads
+OPEN_ATTEMPTS = 20
 
 
 class Index:
@@ -131,8 +138,21 @@ class Index:
 
     @classmethod
     def open(cls, path: str | os.PathLike[str]) -> Index:
-        """Open an existing index (raises IndexNotFoundError / IndexFormatError)."""
+        """Open an existing index (raises IndexNotFoundError / IndexFormatError).
+
+        Safe while another process commits: a writer deletes generations older than the
+        previous one, so a reader slower than two commits can find the files it was
+        loading gone; it then opens the newer generation instead. A missing file that a
+        newer manifest does not explain is damage, and raises.
+        """
         store = IndexStore(path)
+        for _attempt in range(OPEN_ATTEMPTS - 1):
+            tried = _manifest_generation(store)
+            try:
+                return cls(store, store.read_manifest())
+            except (FileNotFoundError, IndexFormatError):
+                if _manifest_generation(store) == tried:
+                    raise  # nothing newer was committed: the files are really missing
         return cls(store, store.read_manifest())
 
     def _load_generation(self, generation: int) -> None:
@@ -455,6 +475,13 @@ def _validate_documents(documents: Iterable[Document]) -> list[Document]:
         seen.add(doc.id)
         out.append(Document(doc.id, doc.text, doc.title, flatten_metadata(doc.metadata, where)))
     return out
+
+
+def _manifest_generation(store: IndexStore) -> int | None:
+    try:
+        return int(store.read_manifest()["generation"])
+    except (IndexFormatError, IndexNotFoundError, KeyError, ValueError):
+        return None
 
 
 def _tokenizer_source(embedder: Any) -> str | None:
