@@ -157,10 +157,11 @@ class Index:
 
     def _load_generation(self, generation: int) -> None:
         folder = self._store.generation_dir(generation)
-        self._state = IndexState.load(folder)
+        state = IndexState.load(folder)
         bm25 = BM25Retriever.load(folder / "bm25")
         dense = DenseRetriever.load(folder, self.ann_config) if self._embedder_config else None
-        self._install(self._state, bm25, dense)
+        _check_shapes(folder, state, bm25, dense)
+        self._install(state, bm25, dense)
 
     def _install(
         self, state: IndexState, bm25: BM25Retriever, dense: DenseRetriever | None
@@ -475,6 +476,22 @@ def _validate_documents(documents: Iterable[Document]) -> list[Document]:
         seen.add(doc.id)
         out.append(Document(doc.id, doc.text, doc.title, flatten_metadata(doc.metadata, where)))
     return out
+
+
+def _check_shapes(
+    folder: Any, state: IndexState, bm25: BM25Retriever, dense: DenseRetriever | None
+) -> None:
+    """Cheap consistency checks on open, so a damaged file is an error, not wrong results."""
+    problem = state.shape_problem()
+    if problem is None and bm25.n_rows != state.n_rows:
+        problem = f"bm25/ covers {bm25.n_rows} chunks but chunks.npz has {state.n_rows}"
+    if problem is None and dense is not None and dense.n_rows != state.n_rows:
+        problem = f"vectors.npy has {dense.n_rows} rows but chunks.npz has {state.n_rows}"
+    if problem is not None:
+        raise IndexFormatError(
+            f"index generation {folder} is damaged: {problem}. Restore the index folder "
+            "from a backup, or rebuild it: blendrank index NEW_DIR FILES..."
+        )
 
 
 def _manifest_generation(store: IndexStore) -> int | None:

@@ -133,6 +133,32 @@ class IndexState:
         docs = self.documents
         return [docs[d].metadata for d in self.doc_rows.tolist()]
 
+    def shape_problem(self) -> str | None:
+        """What is inconsistent between documents.jsonl and chunks.npz, or None."""
+        n = self.n_rows
+        lengths = {len(self.chunk_n), len(self.chunk_start), len(self.chunk_end)}
+        if lengths != {n}:
+            return f"chunks.npz arrays have different lengths ({n} and {sorted(lengths)})"
+        if n == 0:
+            return None if not self.documents else "documents.jsonl has documents but no chunks"
+        if int(self.doc_rows.min()) < 0 or int(self.doc_rows.max()) >= len(self.documents):
+            return (
+                f"chunks.npz names document rows up to {int(self.doc_rows.max())} but "
+                f"documents.jsonl has {len(self.documents)} documents"
+            )
+        if np.any(np.diff(self.doc_rows) < 0) or len(np.unique(self.doc_rows)) != len(
+            self.documents
+        ):
+            return "chunks.npz does not give every document of documents.jsonl its own rows"
+        lengths_of_text = np.fromiter(
+            (len(d.text) for d in self.documents), dtype=np.int64, count=len(self.documents)
+        )
+        if np.any(self.chunk_start > self.chunk_end) or np.any(
+            self.chunk_end > lengths_of_text[self.doc_rows]
+        ):
+            return "chunks.npz has character offsets outside their documents"
+        return None
+
     def rows_of_documents(self, doc_positions: Sequence[int]) -> np.ndarray:
         wanted = np.zeros(len(self.documents), dtype=bool)
         wanted[list(doc_positions)] = True
