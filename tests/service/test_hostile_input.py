@@ -76,3 +76,30 @@ def test_disk_full_is_507_and_a_retry_succeeds_once_space_is_freed(small_disk, s
     filler.unlink()
     response = httpx.post(f"{server.url}/documents", json={"documents": docs}, timeout=30)
     assert response.status_code == 200 and response.json()["documents"] == 151
+
+
+def test_a_commit_by_another_process_is_seen_without_a_write_of_our_own(bm25_index, start_server):
+    # Before: the service kept serving (and /health reporting) the old generation until
+    # its own next write.
+    import json
+    import subprocess
+    import sys
+
+    server = start_server({}, index=bm25_index)
+    before = httpx.get(f"{server.url}/health").json()["index"]
+    assert httpx.get(f"{server.url}/documents/from-cli").status_code == 404
+    source = bm25_index.path + "-new.jsonl"
+    with open(source, "w", encoding="utf-8") as handle:
+        handle.write(json.dumps({"_id": "from-cli", "text": "written by the CLI"}) + "\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "blendrank.cli.main", "index", bm25_index.path, source, "--quiet"],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    after = httpx.get(f"{server.url}/health").json()["index"]
+    assert after["generation"] == before["generation"] + 1
+    assert after["documents"] == before["documents"] + 1
+    assert httpx.get(f"{server.url}/documents/from-cli").json()["text"] == "written by the CLI"
+    hits = httpx.post(f"{server.url}/search", json={"query": "CLI", "mode": "bm25"}).json()
+    assert hits["hits"][0]["doc_id"] == "from-cli"

@@ -155,6 +155,31 @@ class Index:
                     raise  # nothing newer was committed: the files are really missing
         return cls(store, store.read_manifest())
 
+    def refresh(self) -> bool:
+        """Load the newest generation if another process (the CLI, another writer) has
+        committed since this index was opened or last written; True when it changed.
+
+        >>> import tempfile
+        >>> path = tempfile.mkdtemp() + "/kb"
+        >>> reader = Index.create(path, embedder=None)
+        >>> _ = Index.open(path).add([Document("a", "written elsewhere")])
+        >>> len(reader), reader.refresh(), len(reader)
+        (0, True, 1)
+        """
+        for _attempt in range(OPEN_ATTEMPTS):
+            manifest = self._store.read_manifest()
+            if manifest["generation"] == self._manifest["generation"]:
+                return False
+            try:
+                self._load_generation(int(manifest["generation"]))
+            except (FileNotFoundError, IndexFormatError):
+                if _manifest_generation(self._store) == manifest["generation"]:
+                    raise  # nothing newer replaced it: really damaged
+                continue  # replaced while loading: take the newer one
+            self._manifest = manifest
+            return True
+        raise IndexFormatError(f"index {self.path} kept changing while it was being loaded")
+
     def _load_generation(self, generation: int) -> None:
         folder = self._store.generation_dir(generation)
         state = IndexState.load(folder)

@@ -171,6 +171,8 @@ def build_app(models: Mapping[str, Any], index: Any, config: ServiceConfig) -> F
 
     @app.get("/health", response_model=Health, tags=["operations"], summary="Liveness")
     async def health() -> JSONResponse:
+        if state.index is not None:
+            await state.index.current()  # a commit by another process shows up here too
         return JSONResponse(
             {
                 "status": "shutting_down" if state.closing else "ok",

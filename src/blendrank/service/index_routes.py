@@ -83,7 +83,7 @@ def index_router(state: ServiceState, responses: dict[int | str, dict[str, Any]]
                     f"{state.config.max_documents} per request (--max-documents): lower "
                     "rerank_candidates (or candidates)"
                 )
-        index, generation = service.snapshot
+        index, generation = await service.current()
         weights = body.weights.model_dump(exclude_none=True) if body.weights else None
         options: dict[str, Any] = {
             "filter": body.filter,
@@ -143,7 +143,7 @@ def index_router(state: ServiceState, responses: dict[int | str, dict[str, Any]]
     )
     async def get_document(doc_id: str, request: Request) -> JSONResponse:
         doc_id = _path_id(request, doc_id)
-        index, _generation = state.require_index().snapshot
+        index, _generation = await state.require_index().current()
         doc = index.get(doc_id)
         if doc is None:
             raise ServiceError(404, f"no document with id {doc_id!r}", error_type="not_found")

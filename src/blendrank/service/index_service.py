@@ -5,19 +5,22 @@ Writes (upsert, delete) run one at a time in a dedicated thread through the libr
 write is acknowledged only after that commit, so an acknowledged document survives
 ``kill -9``. Searches and reads use an immutable snapshot of the index object taken after
 each commit: a search that starts before a write finishes reads the previous generation
-throughout, never a mix.
+throughout, never a mix. A commit made by another process (``blendrank index`` on the
+same folder) is noticed on the next request: :meth:`IndexService.current` compares the
+manifest's file stamp (one ``stat``) and loads the new generation in the writer thread.
 """
 
 from __future__ import annotations
 
 import asyncio
 import copy
+import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from blendrank.index.store import read_manifest
+from blendrank.index.store import MANIFEST, read_manifest
 
 if TYPE_CHECKING:
     from blendrank.index.embedded import Index
@@ -31,6 +34,8 @@ class IndexService:
         self._writer = index
         # load the embedder once; snapshots share it instead of loading their own
         _ = index.embedder
+        self._manifest_path = Path(index.path) / MANIFEST
+        self._stamp = self._manifest_stamp()
         self._snapshot = self._take_snapshot()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="index-writer")
 
@@ -39,6 +44,25 @@ class IndexService:
         # searcher, manifest) to new objects and leaves the copy's untouched.
         generation = int(read_manifest(Path(self._writer.path))["generation"])
         return copy.copy(self._writer), generation
+
+    def _manifest_stamp(self) -> tuple[int, int, int]:
+        try:
+            info = os.stat(self._manifest_path)
+        except OSError:
+            return (0, 0, 0)
+        return (info.st_ino, info.st_mtime_ns, info.st_size)
+
+    async def current(self) -> tuple[Index, int]:
+        """The snapshot, first catching up with commits made by other processes."""
+        if self._manifest_stamp() != self._stamp:
+            await self._in_writer(self._refresh, None)
+        return self._snapshot
+
+    def _refresh(self, _argument: Any) -> None:
+        stamp = self._manifest_stamp()  # before reading, so a later commit is seen next time
+        if self._writer.refresh():
+            self._snapshot = self._take_snapshot()
+        self._stamp = stamp
 
     @property
     def snapshot(self) -> tuple[Index, int]:
@@ -69,10 +93,14 @@ class IndexService:
 
     def _upsert(self, documents: list[Document]) -> tuple[dict[str, int], int]:
         counts = self._writer.add(documents)
-        self._snapshot = self._take_snapshot()
+        self._after_write()
         return dict(counts), self._snapshot[1]
 
     def _delete(self, ids: list[str]) -> tuple[int, int]:
         deleted = self._writer.delete(ids)
-        self._snapshot = self._take_snapshot()
+        self._after_write()
         return deleted, self._snapshot[1]
+
+    def _after_write(self) -> None:
+        self._stamp = self._manifest_stamp()
+        self._snapshot = self._take_snapshot()
