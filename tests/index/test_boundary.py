@@ -118,3 +118,17 @@ def test_nested_metadata_is_flattened_as_the_readers_do(index):
     index.add([Document("n", "text", metadata={"a": {"b": 1}})])
     assert index.get("n").metadata == {"a.b": 1}
     assert json.loads(json.dumps(index.get("n").metadata)) == {"a.b": 1}
+
+
+def test_a_query_with_a_lone_surrogate_is_a_clear_error(tmp_path):
+    # Before: a TypeError from deep inside the tokenizer (HTTP 500).
+    index = Index.create(tmp_path / "idx")
+    index.add([Document("a", "hello world")])
+    with pytest.raises(InvalidInputError, match=r"query is not valid Unicode"):
+        index.search("hello \udc80")
+    from blendrank.rerank import load_reranker
+
+    with pytest.raises(InvalidInputError, match=r"query is not valid Unicode"):
+        load_reranker("bi:all-MiniLM-L6-v2")("q \ud800", ["a"])
+    with pytest.raises(InvalidInputError, match=r"documents\[1\] is not valid Unicode"):
+        load_reranker("bi:all-MiniLM-L6-v2")("q", ["fine", "bad \udc80"])

@@ -92,4 +92,11 @@ def validate_query(query: Any) -> str:
         raise InvalidInputError(f"query must be a string, got {type(query).__name__}")
     if not query.strip():
         raise InvalidInputError("query is empty; pass the text to search for")
+    try:
+        query.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidInputError(
+            f"query is not valid Unicode (a lone surrogate at position {exc.start}); "
+            "decode the input with the right encoding"
+        ) from None
     return query

@@ -82,6 +82,12 @@ def validate_query(query: object) -> str:
         raise InvalidInputError(f"query must be a string, got {type(query).__name__}")
     if not query.strip():
         raise InvalidInputError("query is empty; pass the question to rank documents for")
+    try:
+        query.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidInputError(
+            f"query is not valid Unicode (a lone surrogate at position {exc.start})"
+        ) from None
     return query
 
 
@@ -158,6 +164,14 @@ class Reranker(ABC):
         fields = [document_fields(d, i) for i, d in enumerate(documents)]
         k = validate_top_k(top_k, len(fields))
         texts = [f[0] for f in fields]
+        for position, text in enumerate(texts):
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise InvalidInputError(
+                    f"documents[{position}] is not valid Unicode (a lone surrogate at "
+                    f"position {exc.start}); decode the input with the right encoding"
+                ) from None
         scores, hits = self.cached_score(query, texts)
         if scores.shape != (len(texts),):
             raise RuntimeError(
