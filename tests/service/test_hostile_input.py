@@ -103,3 +103,17 @@ def test_a_commit_by_another_process_is_seen_without_a_write_of_our_own(bm25_ind
     assert httpx.get(f"{server.url}/documents/from-cli").json()["text"] == "written by the CLI"
     hits = httpx.post(f"{server.url}/search", json={"query": "CLI", "mode": "bm25"}).json()
     assert hits["hits"][0]["doc_id"] == "from-cli"
+
+
+def test_json_sent_as_text_plain_says_to_set_the_content_type(bm25_index, start_server):
+    # Before: 422 "Input should be a valid dictionary", which does not say what to change.
+    server = start_server({}, index=bm25_index)
+    response = httpx.post(
+        f"{server.url}/search",
+        content='{"query": "agent"}',
+        headers={"content-type": "text/plain"},
+    )
+    assert response.status_code == 415
+    assert "Content-Type: application/json" in response.json()["message"]
+    ok = httpx.post(f"{server.url}/search", json={"query": "agent", "mode": "bm25"})
+    assert ok.status_code == 200

@@ -34,10 +34,12 @@ _ERRORS = {
     401: "Missing or invalid API key",
     404: "Unknown model, document, or no index on this server",
     413: "Body, document count or document length over the server's limits",
+    415: "Body not sent as JSON (Content-Type must be application/json)",
     422: "Body does not match the schema, or a text is too long with truncate=false",
     429: "Queue full; retry after Retry-After seconds",
     503: "Shutting down; retry elsewhere",
     504: "Not scored within the request timeout",
+    507: "No space left on the index's disk; nothing was committed",
 }
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorResponse, "description": text} for code, text in _ERRORS.items()
@@ -87,6 +89,14 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        content_type = request.headers.get("content-type", "")
+        body_is_not_json = request.method in ("POST", "PUT") and "json" not in content_type
+        if body_is_not_json and any(e.get("loc") == ("body",) for e in exc.errors()):
+            message = (
+                f"the body was sent as {content_type or 'no content type'!r}; send a JSON "
+                "object with the header Content-Type: application/json"
+            )
+            return _json_error(request, 415, message, "unsupported_media_type")
         return _json_error(request, 422, _validation_message(exc.errors()), "validation")
 
     @app.exception_handler(HTTPException)
