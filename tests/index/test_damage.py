@@ -30,29 +30,87 @@ def _open_fails(generation: Path, message: str) -> None:
     assert "rebuild it: blendrank index" in str(failure.value)
 
 
-def test_vectors_with_fewer_rows(generation):
+def _without_checksums(generation: Path) -> None:
+    """As an index written before checksums: only the shape checks can see damage."""
+    path = generation.parent / "blendrank.json"
+    manifest = json.loads(path.read_text())
+    del manifest["files"]
+    path.write_text(json.dumps(manifest))
+
+
+def _fewer_vector_rows(generation: Path) -> None:
     vectors = np.load(generation / "vectors.npy")
     np.save(generation / "vectors.npy", vectors[:-1])
-    _open_fails(generation, r"vectors.npy has 5 rows but chunks.npz has 6")
 
 
-def test_a_missing_documents_line(generation):
+def _missing_documents_line(generation: Path) -> None:
     lines = (generation / "documents.jsonl").read_text(encoding="utf-8").splitlines()
     (generation / "documents.jsonl").write_text("\n".join(lines[:-1]) + "\n", encoding="utf-8")
-    _open_fails(generation, r"chunks.npz names document rows up to 5 but documents.jsonl has 5")
 
 
-def test_chunk_rows_pointing_outside_the_documents(generation):
+def _rewrite_chunks(generation: Path, change) -> None:
     with np.load(generation / "chunks.npz") as arrays:
         parts = {name: arrays[name].copy() for name in arrays.files}
-    parts["chunk_end"][2] = 10_000
+    change(parts)
     np.savez(generation / "chunks.npz", **parts)
-    _open_fails(generation, r"character offsets outside their documents")
 
 
-def test_chunk_arrays_of_different_lengths(generation):
-    with np.load(generation / "chunks.npz") as arrays:
-        parts = {name: arrays[name].copy() for name in arrays.files}
-    parts["chunk_n"] = parts["chunk_n"][:-2]
-    np.savez(generation / "chunks.npz", **parts)
-    _open_fails(generation, r"chunks.npz arrays have different lengths")
+def _offsets_outside(generation: Path) -> None:
+    _rewrite_chunks(generation, lambda parts: parts["chunk_end"].__setitem__(2, 10_000))
+
+
+def _arrays_of_different_lengths(generation: Path) -> None:
+    _rewrite_chunks(generation, lambda parts: parts.__setitem__("chunk_n", parts["chunk_n"][:-2]))
+
+
+DAMAGE = {
+    "fewer vector rows": (_fewer_vector_rows, "vectors.npy", r"vectors.npy has 5 rows but"),
+    "a missing documents line": (
+        _missing_documents_line,
+        "documents.jsonl",
+        r"chunks.npz names document rows up to 5 but documents.jsonl has 5",
+    ),
+    "offsets outside the text": (
+        _offsets_outside,
+        "chunks.npz",
+        r"character offsets outside their documents",
+    ),
+    "arrays of different lengths": (
+        _arrays_of_different_lengths,
+        "chunks.npz",
+        r"chunks.npz arrays have different lengths",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", DAMAGE)
+def test_damage_is_named_on_open(generation, case):
+    # by the recorded file sizes, or (a same-size edit) by the shape checks
+    damage, file, shape_message = DAMAGE[case]
+    damage(generation)
+    _open_fails(generation, rf"{file} has \d+ bytes, not \d+|{shape_message}")
+
+
+@pytest.mark.parametrize("case", DAMAGE)
+def test_damage_in_an_index_without_checksums_is_caught_by_the_shape_checks(generation, case):
+    damage, _file, shape_message = DAMAGE[case]
+    _without_checksums(generation)
+    damage(generation)
+    _open_fails(generation, shape_message)
+
+
+def test_verify_finds_a_flipped_bit_that_keeps_the_size(generation, capsys):
+    from blendrank.cli.main import main
+
+    index = Index.open(generation.parent)
+    assert index.verify() == []
+    data = bytearray((generation / "vectors.npy").read_bytes())
+    data[-5] ^= 0x01  # same size, so opening cannot tell
+    (generation / "vectors.npy").write_bytes(bytes(data))
+    assert Index.open(generation.parent).verify() == [
+        "vectors.npy has other content than was committed (checksum differs)"
+    ]
+    assert main(["verify", str(generation.parent)]) == 1
+    assert "vectors.npy has other content" in capsys.readouterr().out
+    assert main(["verify", str(generation.parent), "--json"]) == 1
+    assert json.loads(capsys.readouterr().out)["ok"] is False

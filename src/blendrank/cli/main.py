@@ -13,7 +13,18 @@ from collections.abc import Sequence
 from blendrank.errors import BlendrankError
 
 # (module, command) pairs; a module that is not there yet is simply not offered.
-COMMANDS = ("demo", "index", "search", "info", "rerank", "models", "eval", "train", "serve")
+COMMANDS = (
+    "demo",
+    "index",
+    "search",
+    "info",
+    "verify",
+    "rerank",
+    "models",
+    "eval",
+    "train",
+    "serve",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

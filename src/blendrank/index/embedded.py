@@ -33,7 +33,7 @@ from blendrank.index.options import CHUNK_OVERLAP, CHUNK_SIZE, SearchOptions, va
 from blendrank.index.phrase import PhraseMatcher
 from blendrank.index.retrieval import HybridSearcher
 from blendrank.index.state import IndexState, detached
-from blendrank.index.store import FORMAT_NAME, FORMAT_VERSION, IndexStore
+from blendrank.index.store import FORMAT_NAME, FORMAT_VERSION, IndexStore, damaged_files
 from blendrank.index.update import plan_update
 from blendrank.types import Document, Hit
 
@@ -56,7 +56,7 @@ class Index:
         self._embedder_config = settings["embedder"]
         self._embedder: Any = None
         self.ann_config = AnnConfig.from_option(settings["ann"])
-        self._load_generation(int(manifest["generation"]))
+        self._load_generation(manifest)
 
     # ---- lifecycle -------------------------------------------------------------------
 
@@ -155,6 +155,24 @@ class Index:
                     raise  # nothing newer was committed: the files are really missing
         return cls(store, store.read_manifest())
 
+    def verify(self) -> list[str]:
+        """Read every file of the current generation and compare it with the checksums the
+        commit recorded; returns the problems found (empty: intact). ``blendrank verify``.
+
+        >>> import tempfile
+        >>> index = Index.create(tempfile.mkdtemp() + "/kb", embedder=None)
+        >>> index.add([Document("a", "text")])["added"], index.verify()
+        (1, [])
+        """
+        files = self._manifest.get("files")
+        if files is None:
+            return [
+                "this index was written before blendrank recorded checksums; the next "
+                "write records them"
+            ]
+        folder = self._store.generation_dir(int(self._manifest["generation"]))
+        return damaged_files(folder, files, digests=True)
+
     def refresh(self) -> bool:
         """Load the newest generation if another process (the CLI, another writer) has
         committed since this index was opened or last written; True when it changed.
@@ -171,7 +189,7 @@ class Index:
             if manifest["generation"] == self._manifest["generation"]:
                 return False
             try:
-                self._load_generation(int(manifest["generation"]))
+                self._load_generation(manifest)
             except (FileNotFoundError, IndexFormatError):
                 if _manifest_generation(self._store) == manifest["generation"]:
                     raise  # nothing newer replaced it: really damaged
@@ -180,8 +198,15 @@ class Index:
             return True
         raise IndexFormatError(f"index {self.path} kept changing while it was being loaded")
 
-    def _load_generation(self, generation: int) -> None:
-        folder = self._store.generation_dir(generation)
+    def _load_generation(self, manifest: Mapping[str, Any]) -> None:
+        folder = self._store.generation_dir(int(manifest["generation"]))
+        problems = damaged_files(folder, manifest.get("files") or {}, digests=False)
+        if problems:  # sizes only: one stat per file (blendrank verify reads every byte)
+            raise IndexFormatError(
+                f"index generation {folder} is damaged: {'; '.join(problems[:3])}. "
+                "Restore the index folder from a backup, or rebuild it: "
+                "blendrank index NEW_DIR FILES..."
+            )
         state = IndexState.load(folder)
         bm25 = BM25Retriever.load(folder / "bm25")
         dense = DenseRetriever.load(folder, self.ann_config) if self._embedder_config else None
@@ -307,7 +332,7 @@ class Index:
             manifest = self._store.read_manifest()  # another writer may have committed
             if manifest["generation"] != self._manifest["generation"]:
                 self._manifest = manifest
-                self._load_generation(int(manifest["generation"]))
+                self._load_generation(manifest)
             chunking = self.settings["chunking"]
             chunker = TokenChunker(
                 chunking.get("tokenizer"),

@@ -11,6 +11,10 @@ A commit writes the next generation into a temporary folder, fsyncs it, renames 
 ``os.replace``, fsync the directory). A crash at any moment therefore leaves the manifest
 naming a complete generation: the previous one or the new one. Leftover temporary folders
 and generations older than the previous one are removed by the next writer.
+
+The manifest also lists every file of the generation with its size and BLAKE2b digest
+(``files``): opening compares the sizes (one ``stat`` each), ``blendrank verify`` the
+digests, so damage is found and named instead of giving different results.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import hashlib
 import json
 import os
 import shutil
@@ -81,6 +86,41 @@ def write_json_atomic(path: Path, payload: Any) -> None:
         tmp.unlink(missing_ok=True)  # a full disk must not also leave a half file behind
         raise
     fsync_path(path.parent)
+
+
+def file_digests(folder: Path) -> dict[str, dict[str, Any]]:
+    """``{relative path: {"bytes": size, "blake2b": hex digest}}`` of every file in ``folder``."""
+    return {
+        path.relative_to(folder).as_posix(): {
+            "bytes": path.stat().st_size,
+            "blake2b": file_digest(path),
+        }
+        for path in sorted(p for p in folder.rglob("*") if p.is_file())
+    }
+
+
+def damaged_files(folder: Path, files: dict[str, dict[str, Any]], *, digests: bool) -> list[str]:
+    """What differs between ``folder`` and the manifest's file list: a missing file, another
+    size, or (``digests=True``) other content. Empty when all is well."""
+    problems = []
+    for name, expected in files.items():
+        path = folder / name
+        if not path.is_file():
+            problems.append(f"{name} is missing")
+        elif path.stat().st_size != expected["bytes"]:
+            problems.append(f"{name} has {path.stat().st_size} bytes, not {expected['bytes']}")
+        elif digests and file_digest(path) != expected["blake2b"]:
+            problems.append(f"{name} has other content than was committed (checksum differs)")
+    return problems
+
+
+def file_digest(path: Path) -> str:
+    """BLAKE2b (128-bit) hex digest of one file, read in 1 MiB blocks."""
+    digest = hashlib.blake2b(digest_size=16)
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _out_of_space(exc: OSError, root: Path) -> bool:
@@ -207,7 +247,9 @@ class IndexStore:
             raise
 
     def commit(self, tmp_dir: Path, manifest: dict[str, Any]) -> None:
-        """Make ``tmp_dir`` the generation named in ``manifest`` (caller holds the lock)."""
+        """Make ``tmp_dir`` the generation named in ``manifest`` (caller holds the lock);
+        records each file's size and digest in ``manifest["files"]``."""
+        manifest["files"] = file_digests(tmp_dir)
         fsync_tree(tmp_dir)
         _crash_point("before-rename")
         final = self.generation_dir(int(manifest["generation"]))
