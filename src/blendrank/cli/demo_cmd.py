@@ -92,13 +92,12 @@ def run(args: argparse.Namespace) -> int:
 
 def _check_embedder(args: argparse.Namespace, stored: dict | None) -> None:
     """The demo index keeps its embedder; asking for another one is an error, not ignored."""
+    from blendrank.cli.index_cmd import embedder_label, same_embedder
     from blendrank.errors import InvalidInputError
 
-    label = "none" if stored is None else stored.get("model") or stored.get("type")
-    wanted = args.embedder.strip()
-    if label == wanted or (stored is not None and stored.get("type") == wanted.lower()):
+    if same_embedder(args.embedder, stored):
         return
     raise InvalidInputError(
-        f"{args.dir} is a demo index built with embedder {label!r}, not {wanted!r}; "
-        f"delete it or pass another --dir"
+        f"{args.dir} is a demo index built with embedder {embedder_label(stored)!r}, "
+        f"not {args.embedder.strip()!r}; delete it or pass another --dir"
     )

@@ -132,12 +132,13 @@ def _refuse_changed_settings(
         "--ja": (args.ja, analyzer.get("ja")),
         "--zh": (args.zh, analyzer.get("zh")),
         "--ann": (args.ann, bool(settings["ann"])),
-        "--embedder": (args.embedder, _embedder_label(stored_embedder)),
+        "--embedder": (args.embedder, embedder_label(stored_embedder)),
     }
     changed = [
         f"{flag} {given} (the index has {stored})"
         for flag, (given, stored) in checks.items()
-        if given is not None and not _same(flag, given, stored, stored_embedder)
+        if given is not None
+        and not (same_embedder(given, stored_embedder) if flag == "--embedder" else given == stored)
     ]
     if changed:
         raise InvalidInputError(
@@ -147,15 +148,15 @@ def _refuse_changed_settings(
         )
 
 
-def _embedder_label(config: dict[str, Any] | None) -> str:
+def embedder_label(config: dict[str, Any] | None) -> str:
+    """How an index's stored embedder config reads as an ``--embedder`` value."""
     if config is None:
         return "none"
     return str(config.get("model") or config.get("base_url") or config.get("type"))
 
 
-def _same(flag: str, given: Any, stored: Any, embedder: dict[str, Any] | None) -> bool:
-    if flag != "--embedder":
-        return given == stored
+def same_embedder(given: str, embedder: dict[str, Any] | None) -> bool:
+    """Whether ``--embedder given`` names the embedder an index was created with."""
     text = str(given).strip()
     if embedder is None:
         return text.lower() == "none"

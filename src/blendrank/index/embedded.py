@@ -15,8 +15,8 @@ import datetime as dt
 import os
 import time
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -38,6 +38,7 @@ from blendrank.index.update import plan_update
 from blendrank.types import Document, Hit
 
 DEFAULT_EMBEDDER = "all-MiniLM-L6-v2"
+T = TypeVar("T")
 #: how many generations Index.open tries when commits keep replacing the one it loads
 OPEN_ATTEMPTS = 20
 
@@ -146,14 +147,7 @@ class Index:
         newer manifest does not explain is damage, and raises.
         """
         store = IndexStore(path)
-        for _attempt in range(OPEN_ATTEMPTS - 1):
-            tried = _manifest_generation(store)
-            try:
-                return cls(store, store.read_manifest())
-            except (FileNotFoundError, IndexFormatError):
-                if _manifest_generation(store) == tried:
-                    raise  # nothing newer was committed: the files are really missing
-        return cls(store, store.read_manifest())
+        return _newest(store, lambda manifest: cls(store, manifest))
 
     def verify(self) -> list[str]:
         """Read every file of the current generation and compare it with the checksums the
@@ -184,19 +178,15 @@ class Index:
         >>> len(reader), reader.refresh(), len(reader)
         (0, True, 1)
         """
-        for _attempt in range(OPEN_ATTEMPTS):
-            manifest = self._store.read_manifest()
+
+        def load(manifest: dict[str, Any]) -> bool:
             if manifest["generation"] == self._manifest["generation"]:
                 return False
-            try:
-                self._load_generation(manifest)
-            except (FileNotFoundError, IndexFormatError):
-                if _manifest_generation(self._store) == manifest["generation"]:
-                    raise  # nothing newer replaced it: really damaged
-                continue  # replaced while loading: take the newer one
+            self._load_generation(manifest)
             self._manifest = manifest
             return True
-        raise IndexFormatError(f"index {self.path} kept changing while it was being loaded")
+
+        return _newest(self._store, load)
 
     def _load_generation(self, manifest: Mapping[str, Any]) -> None:
         folder = self._store.generation_dir(int(manifest["generation"]))
@@ -542,6 +532,20 @@ def _check_shapes(
             f"index generation {folder} is damaged: {problem}. Restore the index folder "
             "from a backup, or rebuild it: blendrank index NEW_DIR FILES..."
         )
+
+
+def _newest(store: IndexStore, load: Callable[[dict[str, Any]], T]) -> T:
+    """``load(manifest)`` of the current generation. A writer deletes generations older
+    than the previous one, so files can vanish under a slow load: then the newer manifest
+    is loaded instead. A missing file that no newer commit explains is damage: re-raised."""
+    for attempt in range(OPEN_ATTEMPTS):
+        tried = _manifest_generation(store)
+        try:
+            return load(store.read_manifest())
+        except (FileNotFoundError, IndexFormatError):
+            if attempt == OPEN_ATTEMPTS - 1 or _manifest_generation(store) == tried:
+                raise
+    raise AssertionError("unreachable: the last attempt returns or raises")
 
 
 def _manifest_generation(store: IndexStore) -> int | None:

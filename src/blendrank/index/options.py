@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from blendrank._unicode import require_unicode
 from blendrank.errors import InvalidInputError
 
 #: default chunking in tokens of the embedder's tokenizer; a chunk longer than the model
@@ -92,11 +93,4 @@ def validate_query(query: Any) -> str:
         raise InvalidInputError(f"query must be a string, got {type(query).__name__}")
     if not query.strip():
         raise InvalidInputError("query is empty; pass the text to search for")
-    try:
-        query.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise InvalidInputError(
-            f"query is not valid Unicode (a lone surrogate at position {exc.start}); "
-            "decode the input with the right encoding"
-        ) from None
-    return query
+    return require_unicode(query, "query")

@@ -26,6 +26,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from blendrank._unicode import require_unicode
 from blendrank.errors import IngestError, InvalidInputError
 from blendrank.types import Document
 
@@ -39,14 +40,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 def check_unicode(value: str, what: str, where: str) -> str:
     """``value`` unchanged, or IngestError when it holds a lone surrogate (not UTF-8)."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise IngestError(
-            f"{where}: {what} is not valid Unicode (a lone surrogate at position "
-            f"{exc.start}); decode the source with the right encoding"
-        ) from None
-    return value
+    return require_unicode(value, what, IngestError, prefix=f"{where}: ")
 
 
 def check_id(value: str, where: str) -> str:

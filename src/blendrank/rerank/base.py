@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from blendrank._unicode import require_unicode
 from blendrank.errors import InvalidInputError
 from blendrank.types import Document, Hit, RerankResult
 
@@ -82,13 +83,7 @@ def validate_query(query: object) -> str:
         raise InvalidInputError(f"query must be a string, got {type(query).__name__}")
     if not query.strip():
         raise InvalidInputError("query is empty; pass the question to rank documents for")
-    try:
-        query.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise InvalidInputError(
-            f"query is not valid Unicode (a lone surrogate at position {exc.start})"
-        ) from None
-    return query
+    return require_unicode(query, "query")
 
 
 def validate_top_k(top_k: int | None, n: int) -> int:
@@ -165,13 +160,7 @@ class Reranker(ABC):
         k = validate_top_k(top_k, len(fields))
         texts = [f[0] for f in fields]
         for position, text in enumerate(texts):
-            try:
-                text.encode("utf-8")
-            except UnicodeEncodeError as exc:
-                raise InvalidInputError(
-                    f"documents[{position}] is not valid Unicode (a lone surrogate at "
-                    f"position {exc.start}); decode the input with the right encoding"
-                ) from None
+            require_unicode(text, f"documents[{position}]")
         scores, hits = self.cached_score(query, texts)
         if scores.shape != (len(texts),):
             raise RuntimeError(
