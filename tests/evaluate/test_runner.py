@@ -139,6 +139,37 @@ def test_hybrid_with_reranker_keeps_first_stage(toy_dir, tmp_path):
     assert result.runs["hybrid"].metrics.mean["recall@10"] == pytest.approx(1.0)
 
 
+def test_a_reranked_pipeline_runs_the_first_stage_once_per_query(toy_dir, tmp_path, monkeypatch):
+    """The first-stage ranking of a reranked pipeline is the reranker's input of the same
+    run: each retriever is called once per query (plus one untimed warm-up query)."""
+    from blendrank.index.retrievers import IndexBM25, IndexDense
+
+    calls = {"bm25": 0, "dense": 0}
+    bm25_retrieve, dense_retrieve_many = IndexBM25.retrieve, IndexDense.retrieve_many
+
+    def counted_bm25(self, query, k):
+        calls["bm25"] += 1
+        return bm25_retrieve(self, query, k)
+
+    def counted_dense(self, queries, k):
+        calls["dense"] += len(queries)
+        return dense_retrieve_many(self, queries, k)
+
+    monkeypatch.setattr(IndexBM25, "retrieve", counted_bm25)
+    monkeypatch.setattr(IndexDense, "retrieve_many", counted_dense)
+    cfg = config(
+        {"name": "hybrid+bi", "mode": "hybrid", "reranker": "bi:all-MiniLM-L6-v2"},
+        defaults={"chunk_size": 64, "chunk_overlap": 8, "top_k": 5, "candidates": 5},
+    )
+    dataset = load_beir(toy_dir)
+    result = evaluate(dataset, cfg, work_dir=tmp_path)
+    queries = len(dataset.queries)
+    assert calls == {"bm25": queries + 1, "dense": queries + 1}
+    run = result.runs["hybrid+bi"]
+    assert set(run.first_stage) == set(run.ranking) == set(dataset.queries)
+    assert all(len(run.first_stage[q]) >= len(run.ranking[q]) for q in dataset.queries)
+
+
 @pytest.mark.slow
 def test_cacm_bm25_end_to_end(shared_data, tmp_path):
     cfg = EvalConfig.from_mapping(

@@ -62,7 +62,7 @@ def test_precomputed_vectors_give_the_same_scores(minilm):
     via_vectors = minilm.rerank_vectors("cat purring", docs, vectors, top_k=1)
     assert via_vectors[0].index == 0 and via_vectors.info["precomputed_vectors"] is True
     hits = [Hit(id=f"h{i}", doc_id=f"d{i}", score=0.0, text=t) for i, t in enumerate(docs)]
-    reranked = minilm.rerank_hits("dog barking", hits, vectors=vectors)
+    reranked = minilm.rerank("dog barking", hits, vectors=vectors)
     assert [h.id for h in reranked] == ["h1", "h0"]
     assert reranked[0].scores["rerank"] == pytest.approx(
         float(minilm.score("dog barking", docs)[1])

@@ -39,26 +39,26 @@ def test_blend_over_all_candidates():
 def test_top_n_scores_only_the_first_stage_top_and_keeps_the_rest_below():
     base = TableReranker(SECOND)
     rf = BlendReranker(base, weight=0.5, top_n=3)
-    ranked = rf.rerank_hits("q", hits())
+    ranked = rf.rerank("q", hits())
     # top 3 by first stage: a, b, c. second minmax a 0, b 1, c .5; first a 1, b .75, c 0
     # -> a .5, b .875, c .25; d, e follow in first-stage order below min(final) - 1
     assert [h.doc_id for h in ranked] == ["b", "a", "c", "d", "e"]
     assert [h.score for h in ranked] == pytest.approx([0.875, 0.5, 0.25, -1.5, -1.75])
     assert base.calls == [["a", "b", "c"]]
     assert ranked[0].scores["rerank"] == pytest.approx(0.875) and ranked[0].ranks["rerank"] == 1
-    assert rf.last_info() == {"second_stage_scored": 3, "weight": 0.5}
+    assert ranked.info["second_stage_scored"] == 3 and ranked.info["weight"] == 0.5
 
 
 def test_weight_one_is_plain_reranking_and_zero_is_the_first_stage():
-    plain = [h.doc_id for h in BlendReranker(TableReranker(SECOND), 1.0).rerank_hits("q", hits())]
+    plain = [h.doc_id for h in BlendReranker(TableReranker(SECOND), 1.0).rerank("q", hits())]
     assert plain == sorted(DOCS, key=lambda d: -SECOND[d])
-    first = [h.doc_id for h in BlendReranker(TableReranker(SECOND), 0.0).rerank_hits("q", hits())]
+    first = [h.doc_id for h in BlendReranker(TableReranker(SECOND), 0.0).rerank("q", hits())]
     assert first == DOCS
 
 
 def test_first_stage_from_a_named_score_and_from_mappings():
     rf = BlendReranker(TableReranker(SECOND), 0.5, first_stage="bm25")
-    by_bm25 = [h.doc_id for h in rf.rerank_hits("q", hits("bm25"), top_k=2)]
+    by_bm25 = [h.doc_id for h in rf.rerank("q", hits("bm25"), top_k=2)]
     assert by_bm25 == ["b", "d"]  # bm25 = 10 x FIRST: the same minmax as above
     mappings = [{"text": d, "id": d, "score": FIRST[d]} for d in DOCS]
     ranked = BlendReranker(TableReranker(SECOND), 0.5)("q", mappings, top_k=2)
@@ -87,14 +87,14 @@ def test_bad_input_says_what_to_fix():
     rf = BlendReranker(TableReranker(SECOND), 0.5)
     with pytest.raises(InvalidInputError, match="needs a finite first-stage score"):
         rf("q", DOCS)
-    with pytest.raises(InvalidInputError, match="needs first-stage scores"):
+    with pytest.raises(InvalidInputError, match="needs a finite first-stage score"):
         rf.score("q", DOCS)
     with pytest.raises(InvalidInputError, match="first_stage_scores must be 5 finite"):
         rf("q", DOCS, first_stage_scores=[1.0, 2.0])
     with pytest.raises(InvalidInputError, match="first_stage_scores must be 5 finite"):
         rf("q", DOCS, first_stage_scores=[1.0, 2.0, float("nan"), 0.0, 0.0])
     with pytest.raises(InvalidInputError, match=r"Hit.scores\['dense'\]"):
-        BlendReranker(TableReranker(SECOND), 0.5, first_stage="dense").rerank_hits("q", hits())
+        BlendReranker(TableReranker(SECOND), 0.5, first_stage="dense").rerank("q", hits())
     with pytest.raises(InvalidInputError, match="documents is empty"):
         rf("q", [], first_stage_scores=[])
     with pytest.raises(InvalidInputError, match="top_k"):
@@ -107,4 +107,4 @@ def test_bad_input_says_what_to_fix():
         BlendReranker(TableReranker(SECOND), first_stage="")
     with pytest.raises(InvalidInputError, match="base must be a blendrank Reranker"):
         BlendReranker("not a model")  # type: ignore[arg-type]
-    assert rf.rerank_hits("q", []) == []
+    assert list(rf.rerank("q", [])) == []

@@ -101,14 +101,15 @@ def test_rerank_hits_uses_dense_scores_when_every_hit_has_one():
     second = TableReranker({"x": 0.0, "y": 0.0, "z": 0.0}, "flat")
     cascade = CascadeReranker(BiEncoderReranker(embedder), second, top_n=1, alpha=0.5)
     hits = [hit("x", 0.2), hit("y", 0.9), hit("z", 0.1)]
-    out = cascade.rerank_hits("q", hits)
+    out = cascade.rerank("q", hits)
     assert [h.id for h in out] == ["y", "x", "z"]
-    assert cascade.last_info() == {"second_stage_scored": 1, "first_stage": "hits.scores['dense']"}
+    assert out.info["second_stage_scored"] == 1
+    assert out.info["first_stage"] == "hits.scores['dense']"
     assert out[0].scores["dense"] == 0.9 and out[0].ranks["rerank"] == 1
     # one hit without a dense score: the bi-encoder embeds all three instead
-    out = cascade.rerank_hits("q", [hit("x", 0.2), hit("y"), hit("z", 0.1)])
+    out = cascade.rerank("q", [hit("x", 0.2), hit("y"), hit("z", 0.1)])
     assert [h.id for h in out] == ["x", "y", "z"]
-    assert cascade.last_info()["first_stage"] == "model"
+    assert out.info["first_stage"] == "model"
 
 
 @pytest.mark.parametrize(
@@ -132,9 +133,8 @@ def test_rejects_non_rerankers_and_own_cache():
     with pytest.raises(InvalidInputError, match="first must be a blendrank Reranker"):
         CascadeReranker("bi:x", TableReranker(SECOND, "s"))
     cascade = make()
-    cascade.cache = LRUScoreCache()
     with pytest.raises(InvalidInputError, match="cannot cache"):
-        cascade("q", DOCS)
+        cascade.cache = LRUScoreCache()
 
 
 def test_index_search_reuses_dense_scores(tmp_path):
@@ -153,8 +153,11 @@ def test_index_search_reuses_dense_scores(tmp_path):
     # the second stage prefers shorter texts; it sees only the first stage's top 2
     second = TableReranker({t: -float(len(t)) for t in texts}, "short")
     cascade = CascadeReranker(bi, second, top_n=2, alpha=1.0)
-    hits = index.search("why do cats purr", 3, mode="dense", rerank=cascade)
-    assert cascade.last_info() == {"second_stage_scored": 2, "first_stage": "hits.scores['dense']"}
+    result = index.pipeline(cascade, mode="dense").run("why do cats purr", 3)
+    hits = list(result.final)
+    assert result.final.info["second_stage_scored"] == 2
+    assert result.final.info["first_stage"] == "hits.scores['dense']"
+    assert hits == index.search("why do cats purr", 3, mode="dense", rerank=cascade)
     # top 2 by dense are the two cat sentences; alpha=1 puts the shorter one first
     assert [h.doc_id for h in hits[:2]] == ["d3", "d0"]
     assert all("dense" in h.scores and "rerank" in h.scores for h in hits)

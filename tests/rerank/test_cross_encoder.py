@@ -79,7 +79,7 @@ def test_split_with_one_window_equals_sentence_transformers(tiny_split, tiny_st)
     texts = ["tooth", "a short passage about teeth and their removal", ""]
     expected = tiny_st.predict([[QUERY, t] for t in texts])
     np.testing.assert_allclose(tiny_split.score(QUERY, texts), expected, atol=1e-4)
-    assert tiny_split.last_info() == {"split_documents": 0, "windows": 3}
+    assert tiny_split.score_groups([(QUERY, texts)]).info == {"split_documents": 0, "windows": 3}
 
 
 def test_torch_backend_equals_sentence_transformers(tiny_ce_folder, tiny_st):
@@ -113,7 +113,8 @@ def test_long_document_is_split_into_hand_counted_windows(tiny_ce_folder, tiny_s
     document = "word " * 150
     short = "word " * 10
     scores = tiny_split.score("hello", [document, short])
-    assert tiny_split.last_info() == {"split_documents": 1, "windows": 4}
+    info = tiny_split.score_groups([("hello", [document, short])]).info
+    assert info == {"split_documents": 1, "windows": 4}
     first = CrossEncoderReranker(tiny_ce_folder, aggregate="first")
     mean = CrossEncoderReranker(tiny_ce_folder, aggregate="mean")
     truncate = CrossEncoderReranker(tiny_ce_folder, long_documents="truncate")
@@ -130,11 +131,9 @@ def test_window_stride_sets_the_overlap(tiny_ce_folder):
     # overlap 0: windows [0, 60), [60, 120), [120, 150) -> 3; overlap 30: starts 0, 30,
     # 60, 90 -> [90, 150) is the 4th and last window
     no_overlap = CrossEncoderReranker(tiny_ce_folder, window_stride=0)
-    no_overlap.score("hello", ["word " * 150])
-    assert no_overlap.last_info()["windows"] == 3
+    assert no_overlap.score_groups([("hello", ["word " * 150])]).info["windows"] == 3
     half = CrossEncoderReranker(tiny_ce_folder, window_stride=30)
-    half.score("hello", ["word " * 150])
-    assert half.last_info()["windows"] == 4
+    assert half.score_groups([("hello", ["word " * 150])]).info["windows"] == 4
 
 
 def test_rerank_info_reports_split_documents(tiny_split):
@@ -146,8 +145,7 @@ def test_rerank_info_reports_split_documents(tiny_split):
 
 
 def test_long_query_is_clipped_and_reported(tiny_split):
-    tiny_split.score("wisdom " * 100, ["tooth"])
-    info = tiny_split.last_info()
+    info = tiny_split.score_groups([("wisdom " * 100, ["tooth"])]).info
     assert info["query_truncated"] is True and info["windows"] == 1
 
 

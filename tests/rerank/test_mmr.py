@@ -77,11 +77,11 @@ def test_precomputed_vectors_on_hits():
     rf = MMRReranker(None, FixedVectors({"q": GEOMETRY["q"]}), lambda_=0.5)
     hits = [Hit(id=f"h{i}", doc_id=f"h{i}", score=0.0, text=f"text {i}") for i in range(3)]
     vectors = np.array([GEOMETRY["d1"], GEOMETRY["d2"], GEOMETRY["d3"]])
-    out = rf.rerank_hits("q", hits, top_k=2, vectors=vectors)
+    out = rf.rerank("q", hits, top_k=2, vectors=vectors)
     assert [h.id for h in out] == ["h1", "h2"]
     assert out[0].ranks["rerank"] == 1
     with pytest.raises(InvalidInputError, match="one row per hit"):
-        rf.rerank_hits("q", hits, vectors=vectors[:2])
+        rf.rerank("q", hits, vectors=vectors[:2])
 
 
 @pytest.mark.parametrize("lam", [-0.5, 1.01, "0.5", None])

@@ -37,10 +37,10 @@ def hits(scores, dense=None):
 def test_decisive_gap_skips_the_model():
     # minmax [10, 4, 2, 0] -> [1, .4, .2, 0]: gap 1 - .4 = .6 >= .5
     rf = SelectiveReranker(LengthReranker(), margin=0.5)
-    out = rf.rerank_hits("q", hits([10.0, 4.0, 2.0, 0.0]), top_k=3)
+    out = rf.rerank("q", hits([10.0, 4.0, 2.0, 0.0]), top_k=3)
     assert [h.id for h in out] == ["x", "yy", "zzz"]  # first-stage order
     assert "rerank" not in out[0].scores and out[0].score == 10.0
-    info = rf.last_info()
+    info = out.info
     assert info["skipped"] is True and info["gap"] == pytest.approx(0.6)
     assert "margin 0.5" in info["reason"]
 
@@ -48,10 +48,10 @@ def test_decisive_gap_skips_the_model():
 def test_close_call_runs_the_model():
     # minmax [10, 8, 2, 0] -> gap .2 < .5: the length model reorders
     rf = SelectiveReranker(LengthReranker(), margin=0.5)
-    out = rf.rerank_hits("q", hits([10.0, 8.0, 2.0, 0.0]))
+    out = rf.rerank("q", hits([10.0, 8.0, 2.0, 0.0]))
     assert [h.id for h in out] == ["wwww", "zzz", "yy", "x"]
     assert out[0].scores["rerank"] == 4.0
-    assert rf.last_info()["skipped"] is False and rf.last_info()["gap"] == pytest.approx(0.2)
+    assert out.info["skipped"] is False and out.info["gap"] == pytest.approx(0.2)
 
 
 def test_rerank_returns_info_and_respects_first_stage_key():

@@ -36,11 +36,11 @@ def test_top_k_first_then_threshold():
     assert texts(rf("q", DOCS, top_k=4)) == ["a", "b", "c"]
 
 
-def test_rerank_hits_filters_too():
+def test_rerank_of_hits_filters_too():
     from blendrank.types import Hit
 
     hits = [Hit(id=t, doc_id=t, score=0.0, text=t) for t in DOCS]
-    out = ThresholdReranker(BASE, min_score=0.3).rerank_hits("q", hits)
+    out = ThresholdReranker(BASE, min_score=0.3).rerank("q", hits)
     assert [h.id for h in out] == ["a", "b"]
     assert out[1].scores["rerank"] == 0.5
 
@@ -53,7 +53,7 @@ def test_bad_settings(kwargs):
         ThresholdReranker(BASE, **kwargs)
 
 
-def test_wraps_base_rerank_hits_unchanged():
+def test_wraps_base_rerank_unchanged():
     from blendrank.rerank import SelectiveReranker
     from blendrank.types import Hit
 
@@ -62,7 +62,7 @@ def test_wraps_base_rerank_hits_unchanged():
     first_stage = [8.0, 2.0, 1.0, 0.0]
     hits = [Hit(id=t, doc_id=t, score=s, text=t) for t, s in zip(DOCS, first_stage, strict=True)]
     rf = ThresholdReranker(SelectiveReranker(BASE, margin=0.5), min_score=1.5)
-    out = rf.rerank_hits("q", hits)
+    out = rf.rerank("q", hits)
     assert [(h.id, h.score) for h in out] == [("c", 8.0), ("a", 2.0)]
     assert "rerank" not in out[0].scores
-    assert rf.last_info()["skipped"] is True and rf.last_info()["dropped"] == 2
+    assert out.info["skipped"] is True and out.info["dropped"] == 2

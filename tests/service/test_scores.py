@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from blendrank.errors import InvalidInputError
+from blendrank.rerank.base import Reranker
 from blendrank.service.config import ServiceConfig
 from blendrank.service.scores import Ranking, raw_scores, relevance_scores
 
@@ -42,3 +43,33 @@ def test_ranking_top_and_positions() -> None:
 def test_config_refuses_bad_settings(settings: dict, fragment: str) -> None:
     with pytest.raises(InvalidInputError, match=fragment):
         ServiceConfig(**settings)
+
+
+class ProbabilityTable(Reranker):
+    """Scores looked up in a table and declared as probabilities, as every hosted rerank
+    API returns them (Cohere, Jina, Voyage)."""
+
+    name = "probabilities"
+    scale = "probability"
+
+    def __init__(self, table: dict[str, float]) -> None:
+        super().__init__()
+        self.table = table
+
+    def score(self, query, texts):
+        return np.array([self.table[t] for t in texts], dtype=np.float32)
+
+
+def test_a_probability_scale_reranker_is_served_unchanged(start_server) -> None:
+    """Before declared scales the service guessed "logit" and served 0.99 as 0.729."""
+    import httpx
+
+    server = start_server({"api": ProbabilityTable({"good": 0.99, "bad": 0.01})})
+    body = {"model": "api", "query": "q", "documents": ["bad", "good"]}
+    cohere = httpx.post(f"{server.url}/v2/rerank", json=body, timeout=30).json()
+    scores = [(r["index"], r["relevance_score"]) for r in cohere["results"]]
+    assert scores == [(1, pytest.approx(0.99, abs=1e-6)), (0, pytest.approx(0.01, abs=1e-6))]
+    tei = httpx.post(
+        f"{server.url}/rerank", json={"model": "api", "query": "q", "texts": ["bad", "good"]}
+    ).json()
+    assert [(r["index"], round(r["score"], 6)) for r in tei] == [(1, 0.99), (0, 0.01)]

@@ -35,7 +35,7 @@ from blendrank.evaluate.latency import LatencyStats, stage_latencies
 from blendrank.evaluate.metrics import MetricResult, evaluate_ranking
 from blendrank.evaluate.resources import IndexCache, RerankerCache, index_plan
 from blendrank.evaluate.significance import Comparison, compare_to_baseline
-from blendrank.types import Hit
+from blendrank.types import Hit, Query
 
 
 @dataclass(frozen=True)
@@ -91,8 +91,11 @@ def search_index(
     *,
     progress: bool,
 ) -> tuple[Ranking, Ranking | None, list[dict[str, float]], list[float]]:
-    """Search every query; returns (ranking, first-stage ranking or None, timings, totals)."""
-    kwargs = dict(
+    """Run every query through the index's pipeline once; returns (ranking, first-stage
+    ranking or None, timings, totals). The first stage is the reranker's input of the
+    same run, not a second search."""
+    search = index.pipeline(
+        reranker,
         mode=pipeline.mode,
         fusion=pipeline.fusion,
         rrf_k=pipeline.rrf_k,
@@ -100,38 +103,22 @@ def search_index(
         normalization=pipeline.normalization,
         per="document",
         candidates=pipeline.candidates,
+        rerank_candidates=pipeline.rerank_candidates,
     )
     ranking: Ranking = {}
     first: Ranking = {}
     timings: list[dict[str, float]] = []
     totals: list[float] = []
     if queries:  # warm-up, untimed: lazy loads (index files, model sessions) are not latency
-        warm = next(iter(queries.values()))
-        index.search(
-            warm,
-            top_k=pipeline.top_k,
-            rerank=reranker,
-            rerank_candidates=pipeline.rerank_candidates,
-            **kwargs,
-        )
+        search.run(next(iter(queries.values())), pipeline.top_k)
     for qid, text in _progress(list(queries.items()), pipeline.name, progress):
-        stage: dict[str, float] = {}
         start = time.perf_counter()
-        hits = index.search(
-            text,
-            top_k=pipeline.top_k,
-            rerank=reranker,
-            rerank_candidates=pipeline.rerank_candidates,
-            timings=stage,
-            **kwargs,
-        )
+        result = search.run(Query(text, id=qid), pipeline.top_k)
         totals.append(time.perf_counter() - start)
-        timings.append(stage)
-        ranking[qid] = [(h.doc_id, h.score) for h in hits]
+        timings.append(result.timings)
+        ranking[qid] = [(h.doc_id, h.score) for h in result.final]
         if reranker is not None:
-            depth = pipeline.rerank_candidates or pipeline.candidates
-            base = index.search(text, top_k=max(depth, pipeline.top_k), **kwargs)
-            first[qid] = [(h.doc_id, h.score) for h in base]
+            first[qid] = [(h.doc_id, h.score) for h in result.first_stage]
     return ranking, (first if reranker is not None else None), timings, totals
 
 
@@ -149,7 +136,7 @@ def rerank_candidates(
     totals: list[float] = []
     if dataset.queries:  # warm-up, untimed (model session start-up is not latency)
         warm = Hit(id="warm-up", doc_id="warm-up", score=0.0, text="warm-up")
-        reranker.rerank_hits(next(iter(dataset.queries.values())), [warm])
+        reranker.rerank(next(iter(dataset.queries.values())), [warm])
     for qid, text in _progress(list(dataset.queries.items()), pipeline.name, progress):
         docs = candidates.get(qid, [])
         hits = []
@@ -169,7 +156,7 @@ def rerank_candidates(
                 )
             )
         start = time.perf_counter()
-        reranked = reranker.rerank_hits(text, hits) if hits else []
+        reranked = reranker.rerank(text, hits) if hits else []
         seconds = time.perf_counter() - start
         timings.append({"rerank": seconds})
         totals.append(seconds)

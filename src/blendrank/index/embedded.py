@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import time
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
@@ -29,13 +28,16 @@ from blendrank.errors import (
 )
 from blendrank.index.bm25 import BM25Retriever
 from blendrank.index.dense import AnnConfig, DenseRetriever
-from blendrank.index.options import CHUNK_OVERLAP, CHUNK_SIZE, SearchOptions, validate_query
+from blendrank.index.options import CHUNK_OVERLAP, CHUNK_SIZE, SearchOptions
 from blendrank.index.phrase import PhraseMatcher
-from blendrank.index.retrieval import HybridSearcher
+from blendrank.index.retrievers import IndexBM25, IndexDense, QueryMasks
 from blendrank.index.state import IndexState, detached
 from blendrank.index.store import FORMAT_NAME, FORMAT_VERSION, IndexStore, damaged_files
 from blendrank.index.update import plan_update
-from blendrank.types import Document, Hit
+from blendrank.pipeline import Pipeline, StoredVectors
+from blendrank.rerank.base import Reranker
+from blendrank.retrieve.hybrid import HybridRetriever
+from blendrank.types import Document, Hit, Query
 
 DEFAULT_EMBEDDER = "all-MiniLM-L6-v2"
 T = TypeVar("T")
@@ -208,15 +210,15 @@ class Index:
     ) -> None:
         """Make ``state`` and its retrievers the ones searches use."""
         self._state = state
-        self._searcher = HybridSearcher(
-            state,
-            bm25,
-            dense,
-            PhraseMatcher(self.title_in_chunks),
-            self.analyzer,
-            self._index_fingerprint,
-        )
+        self._dense = dense
         self._metadata = None
+        self._masks = masks = QueryMasks(self._filter_mask)
+        phrase = PhraseMatcher(self.title_in_chunks)
+        self._retrievers: dict[str, Any] = {
+            "bm25": IndexBM25(state, bm25, phrase, self.analyzer, masks)
+        }
+        if dense is not None:
+            self._retrievers["dense"] = IndexDense(state, dense, self._query_embedder(), masks)
 
     # ---- properties ------------------------------------------------------------------
 
@@ -233,8 +235,15 @@ class Index:
             self._embedder = embedder_from_config(self._embedder_config)
         return self._embedder
 
-    def _index_fingerprint(self) -> str | None:
-        return None if self.embedder is None else self.embedder.fingerprint
+    def _query_embedder(self) -> Any:
+        """The embedder, loaded when the first query is embedded (not at open)."""
+        index = self
+
+        class _Lazy:
+            def embed_queries(self, texts: list[str]) -> np.ndarray:
+                return index.embedder.embed_queries(texts)
+
+        return _Lazy()
 
     @property
     def settings(self) -> dict[str, Any]:
@@ -276,12 +285,12 @@ class Index:
 
     def chunk_vectors(self, chunk_ids: Sequence[str]) -> np.ndarray:
         """Stored embeddings of the given chunks, shape (len(chunk_ids), dim)."""
-        if self._searcher.dense is None:
+        if self._dense is None:
             raise InvalidInputError(
                 "this index has no dense embeddings (created with embedder=None)"
             )
         rows = self._state.rows_of(chunk_ids)
-        return np.asarray(self._searcher.dense.vectors[rows], dtype=np.float32)
+        return np.asarray(self._dense.vectors[rows], dtype=np.float32)
 
     def metadata_table(self):
         if self._metadata is None:
@@ -329,7 +338,7 @@ class Index:
                 chunk_size=chunking["chunk_size"],
                 overlap=chunking["overlap"],
             )
-            old_dense = self._searcher.dense
+            old_dense = self._dense
             plan = plan_update(self._state, upserts, deletes, chunker)
             state = plan.state
             with self._store.staging() as tmp:
@@ -388,9 +397,75 @@ class Index:
 
     # ---- search ----------------------------------------------------------------------
 
+    def retriever(
+        self,
+        mode: str = "hybrid",
+        *,
+        fusion: str = "rrf",
+        rrf_k: int = 60,
+        weights: Mapping[str, float] | None = None,
+        normalization: str = "minmax",
+        per: str = "chunk",
+        candidates: int = 100,
+    ) -> HybridRetriever:
+        """The first stage of this index as a :class:`~blendrank.retrieve.HybridRetriever`:
+        its ``"bm25"`` and ``"dense"`` retrievers (``mode`` picks both or one), fused."""
+        opts = SearchOptions(
+            mode=mode,
+            fusion=fusion,
+            rrf_k=rrf_k,
+            weights=weights,  # type: ignore[arg-type]
+            normalization=normalization,
+            per=per,
+            candidates=candidates,
+        )
+        return self._retriever(opts)
+
+    def _retriever(self, opts: SearchOptions) -> HybridRetriever:
+        names = ["bm25", "dense"] if opts.mode == "hybrid" else [opts.mode]
+        if "dense" in names and "dense" not in self._retrievers:
+            raise InvalidInputError(
+                f"mode={opts.mode!r} needs dense embeddings, but this index was created "
+                "with embedder=None; use mode='bm25' or rebuild the index with an embedder"
+            )
+        weights = opts.weights
+        if weights is not None:
+            weights = {name: w for name, w in weights.items() if name in names}
+        return HybridRetriever(
+            {name: self._retrievers[name] for name in names},
+            opts.fusion,
+            weights=weights,
+            rrf_k=opts.rrf_k,
+            normalization=opts.normalization,
+            per=opts.per,
+            depth=opts.depth,
+        )
+
+    def pipeline(self, rerank: Reranker | None = None, **options: Any) -> Pipeline:
+        """A :class:`~blendrank.pipeline.Pipeline` over this index with the options of
+        :meth:`search` (``mode``, ``fusion``, ``per``, ``candidates``, ...): what
+        :meth:`search` runs."""
+        return self._pipeline(_search_options(dict(options, rerank=rerank)))
+
+    def _pipeline(self, opts: SearchOptions) -> Pipeline:
+        stored = None
+        if opts.rerank is not None and opts.rerank.uses_vectors and self._dense is not None:
+            stored = StoredVectors(
+                self.embedder.fingerprint,
+                lambda hits: self.chunk_vectors([h.chunk_id for h in hits]),
+            )
+        return Pipeline(
+            self._retriever(opts),
+            opts.rerank,
+            candidates=opts.candidates,
+            rerank_candidates=opts.rerank_candidates,
+            per=opts.per,
+            stored_vectors=stored,
+        )
+
     def search(
         self,
-        query: str,
+        query: str | Query,
         top_k: int = 10,
         *,
         filter: Mapping[str, Any] | None = None,
@@ -401,7 +476,7 @@ class Index:
         normalization: str = "minmax",
         per: str = "chunk",
         candidates: int = 100,
-        rerank: Any = None,
+        rerank: Reranker | None = None,
         rerank_candidates: int | None = None,
         timings: dict[str, float] | None = None,
     ) -> list[Hit]:
@@ -411,6 +486,8 @@ class Index:
         filter such as ``{"section": {"in": ["faq"]}, "date": {"gte": "2025-01-01"}}``,
         applied to both retrievers before ranking. ``per="document"`` keeps the best chunk
         of each document. ``rerank``: a Reranker applied to the fused top ``rerank_candidates``.
+        A convenience over ``index.pipeline(...).run(query, top_k)``, which also returns
+        the first-stage ranking.
         """
         opts = SearchOptions(
             top_k=top_k,
@@ -421,70 +498,48 @@ class Index:
             normalization=normalization,
             per=per,
             candidates=candidates,
-            rerank=rerank,  # type: ignore[arg-type]
+            rerank=rerank,
             rerank_candidates=rerank_candidates,
         )
-        query = validate_query(query)
-        timings = {} if timings is None else timings
-        mask = self._mask(filter)
-        qvec = self._query_vectors([query], opts, timings)
-        return self._searcher.search(query, None if qvec is None else qvec[0], mask, opts, timings)
+        question = Query.of(query, filter)
+        self._masks.mask(question)  # a filter naming an unknown field fails first
+        pipeline = self._pipeline(opts)
+        if self._state.n_rows == 0:
+            return []
+        result = pipeline.run(question, top_k)
+        if timings is not None:
+            for stage, seconds in result.timings.items():
+                timings[stage] = timings.get(stage, 0.0) + seconds
+        return list(result.final)
 
     def search_many(
-        self, queries: Sequence[str], top_k: int = 10, **kwargs: Any
+        self, queries: Sequence[str | Query], top_k: int = 10, **kwargs: Any
     ) -> list[list[Hit]]:
         """:meth:`search` for many queries, embedding them in batches."""
         filter_ = kwargs.pop("filter", None)
         timings = kwargs.pop("timings", None)
-        unknown = set(kwargs) - set(SearchOptions.__dataclass_fields__)
-        if unknown:
-            valid = sorted({*SearchOptions.__dataclass_fields__, "filter", "timings"})
-            raise InvalidInputError(f"unknown search option(s) {sorted(unknown)}; valid: {valid}")
-        opts = SearchOptions(top_k=top_k, **kwargs)
-        queries = [validate_query(q) for q in queries]
-        mask = self._mask(filter_)
-        scratch: dict[str, float] = {}
-        qvecs = self._query_vectors(queries, opts, scratch)
-        out = []
-        for i, query in enumerate(queries):
-            per_query: dict[str, float] = {
-                "embed_query": scratch.get("embed_query", 0.0) / max(1, len(queries))
-            }
-            out.append(
-                self._searcher.search(
-                    query, None if qvecs is None else qvecs[i], mask, opts, per_query
-                )
-            )
-            if timings is not None:
-                timings.setdefault("per_query", []).append(per_query)
-        return out
+        opts = _search_options(dict(kwargs, top_k=top_k))
+        batch = [Query.of(q, filter_) for q in queries]
+        for question in batch[:1]:
+            self._masks.mask(question)  # a filter naming an unknown field fails first
+        pipeline = self._pipeline(opts)
+        if self._state.n_rows == 0:
+            return [[] for _ in batch]
+        results = pipeline.run_many(batch, top_k)
+        if timings is not None:
+            timings.setdefault("per_query", []).extend(dict(r.timings) for r in results)
+        return [list(r.final) for r in results]
 
-    def _query_vectors(
-        self, queries: list[str], opts: SearchOptions, timings: dict
-    ) -> np.ndarray | None:
-        if opts.mode == "bm25":
-            return None
-        if self.embedder is None:
-            raise InvalidInputError(
-                f"mode={opts.mode!r} needs dense embeddings, but this index was created with "
-                "embedder=None; use mode='bm25' or rebuild the index with an embedder"
-            )
-        t0 = time.perf_counter()
-        vectors = self.embedder.embed_queries(queries)
-        timings["embed_query"] = timings.get("embed_query", 0.0) + time.perf_counter() - t0
-        return vectors
+    def _filter_mask(self, expression: Any) -> np.ndarray:
+        return self.metadata_table().evaluate(expression, strict=len(self) > 0)
 
-    def _mask(self, filter_: Mapping[str, Any] | None) -> np.ndarray | None:
-        if not filter_:
-            if filter_ is not None and not isinstance(filter_, Mapping):
-                raise InvalidInputError(f"filter must be a dict, got {type(filter_).__name__}")
-            return None
-        if not isinstance(filter_, Mapping):
-            raise InvalidInputError(f"filter must be a dict, got {type(filter_).__name__}")
-        from blendrank.filter import compile_filter
 
-        compiled = compile_filter(filter_)
-        return self.metadata_table().evaluate(compiled, strict=len(self) > 0)
+def _search_options(options: dict[str, Any]) -> SearchOptions:
+    unknown = set(options) - set(SearchOptions.__dataclass_fields__)
+    if unknown:
+        valid = sorted({*SearchOptions.__dataclass_fields__, "filter", "timings"})
+        raise InvalidInputError(f"unknown search option(s) {sorted(unknown)}; valid: {valid}")
+    return SearchOptions(**options)
 
 
 def _validate_documents(documents: Iterable[Document]) -> list[Document]:

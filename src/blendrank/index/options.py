@@ -8,6 +8,7 @@ from typing import Any
 
 from blendrank._unicode import require_unicode
 from blendrank.errors import InvalidInputError
+from blendrank.rerank.base import Reranker
 
 #: default chunking in tokens of the embedder's tokenizer; a chunk longer than the model
 #: window is embedded as windows (docs/benchmarks.md, "Chunk size and long chunks")
@@ -57,7 +58,7 @@ class SearchOptions:
         _choice("normalization", self.normalization, NORMALIZATIONS)
         if self.rerank_candidates is not None:
             _positive_int("rerank_candidates", self.rerank_candidates)
-        if self.rerank is not None and not callable(getattr(self.rerank, "rerank_hits", None)):
+        if self.rerank is not None and not isinstance(self.rerank, Reranker):
             raise InvalidInputError(
                 "rerank must be a blendrank Reranker (e.g. blendrank.rerank.load_reranker(...)), "
                 f"got {type(self.rerank).__name__}"

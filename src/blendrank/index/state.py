@@ -3,7 +3,6 @@ read from and written to a generation folder. Pure data plus file I/O; no models
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -12,37 +11,10 @@ from pathlib import Path
 import numpy as np
 
 from blendrank.errors import IndexFormatError, InvalidInputError
-from blendrank.types import Chunk, Document
+from blendrank.types import Chunk, Document, copy_metadata
 
 DOCUMENTS_FILE = "documents.jsonl"
 CHUNKS_FILE = "chunks.npz"
-
-
-_SCALARS = (str, int, float, bool, type(None))
-
-
-def copy_metadata(metadata: dict) -> dict:
-    """A copy of ``metadata`` that shares no mutable object with it.
-
-    Stored metadata is flat: scalars and lists of scalars (``ingest.records``), so copying
-    each list is enough and is several times faster than ``copy.deepcopy``; anything else
-    (written by an older version) is deep-copied.
-
-    >>> stored = {"tags": ["a"], "n": 1}
-    >>> copied = copy_metadata(stored)
-    >>> copied["tags"].append("b"); stored
-    {'tags': ['a'], 'n': 1}
-    """
-    out = {}
-    for key, value in metadata.items():
-        kind = type(value)
-        if kind in _SCALARS:
-            out[key] = value
-        elif kind is list and all(type(item) in _SCALARS for item in value):
-            out[key] = value.copy()
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
 
 
 def detached(doc: Document) -> Document:
@@ -71,6 +43,7 @@ class IndexState:
     def __post_init__(self) -> None:
         self.position = {doc.id: i for i, doc in enumerate(self.documents)}
         self._chunk_ids: list[str] | None = None
+        self._row_doc_ids: list[str] | None = None
         self._row_of: dict[str, int] | None = None
 
     @property
@@ -84,6 +57,14 @@ class IndexState:
             pairs = zip(self.doc_rows.tolist(), self.chunk_n.tolist(), strict=True)
             self._chunk_ids = [f"{docs[d].id}#{n}" for d, n in pairs]
         return self._chunk_ids
+
+    @property
+    def row_doc_ids(self) -> list[str]:
+        """The document id of every row."""
+        if self._row_doc_ids is None:
+            docs = self.documents
+            self._row_doc_ids = [docs[d].id for d in self.doc_rows.tolist()]
+        return self._row_doc_ids
 
     def row_of(self, chunk_id: str) -> int | None:
         if self._row_of is None:

@@ -1,7 +1,9 @@
-"""Base of rerankers built from other rerankers (cascade, ensemble, MMR, threshold,
-selective). Their score for one text depends on the other candidates (normalisation,
-selection), so they keep no cache of their own; each inner model uses its own cache and
-the hits are counted in ``info["cache_hits"]``."""
+"""Base of rerankers built from other rerankers (cascade, blend, ensemble, MMR,
+threshold, selective). Their score for one text depends on the other candidates
+(normalisation, selection), so they keep no cache of their own; each inner model uses
+its own cache and the hits are counted in ``info["cache_hits"]``. They override
+:meth:`~blendrank.rerank.base.Reranker.rerank` and call their inner rerankers' ``rerank``,
+so any reranker (a listwise LLM, another combinator) can sit inside."""
 
 from __future__ import annotations
 
@@ -14,63 +16,60 @@ import numpy as np
 
 from blendrank.errors import InvalidInputError
 from blendrank.fuse.normalize import NORMALIZATIONS, Normalization
-from blendrank.rerank.base import DocumentLike, Reranker, RerankResults
+from blendrank.rerank.base import Reranker, ScoreCache, scores_by_id
+from blendrank.types import Hit
 
 
 class CompositeReranker(Reranker):
     def __init__(self) -> None:
         super().__init__(cache=None)
-        self._cache_hits = 0
-        self._info: dict[str, Any] = {}
 
-    def inner_scores(self, model: Reranker, query: str, texts: Sequence[str]) -> np.ndarray:
-        """``model``'s scores through its own cache, shape-checked, as float64."""
-        scores, hits = model.cached_score(query, list(texts))
-        scores = np.asarray(scores, dtype=np.float64)
-        if scores.shape != (len(texts),):
-            raise RuntimeError(
-                f"{type(model).__name__}.score returned shape {scores.shape} for {len(texts)} texts"
-            )
-        self._cache_hits += hits
-        return scores
+    @property  # type: ignore[override]
+    def cache(self) -> ScoreCache | None:
+        return None
 
-    def cached_score(self, query: str, texts: Sequence[str]) -> tuple[np.ndarray, int]:
-        if self.cache is not None:
+    @cache.setter
+    def cache(self, value: ScoreCache | None) -> None:
+        if value is not None:
             raise InvalidInputError(
                 f"{type(self).__name__} cannot cache its own scores (they depend on the "
                 "other candidates); set the cache on the inner rerankers instead"
             )
-        self._cache_hits = 0
-        scores = np.asarray(self.score(query, texts), dtype=np.float32)
-        return scores, self._cache_hits
 
-    def last_info(self) -> dict[str, Any]:
-        return dict(self._info)
-
-
-class FirstStageReranker(CompositeReranker):
-    """A combinator that reads first-stage scores: ``rf(query, documents, top_k,
-    first_stage_scores=[...])`` passes them through to :meth:`rerank`."""
-
-    def rerank(
+    def inner(
         self,
+        model: Reranker,
         query: str,
-        documents: Sequence[DocumentLike],
-        top_k: int | None = None,
-        *,
-        first_stage_scores: Sequence[float] | None = None,
-    ) -> RerankResults:
-        raise NotImplementedError
+        candidates: Sequence[Hit],
+        vectors: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        """``model``'s score of every candidate (in candidate order) and its info; the
+        stored ``vectors`` go along when ``model`` reads vectors of the same model."""
+        if not candidates:
+            return np.zeros(0, dtype=np.float64), {"cache_hits": 0}
+        given = vectors if vectors is not None and self.passes_vectors(model) else None
+        ranking = model.rerank(query, candidates, vectors=given)
+        return scores_by_id(ranking, candidates, model.name), ranking.info
 
-    def __call__(
-        self,
-        query: str,
-        documents: Sequence[DocumentLike],
-        top_k: int | None = None,
-        *,
-        first_stage_scores: Sequence[float] | None = None,
-    ) -> RerankResults:
-        return self.rerank(query, documents, top_k, first_stage_scores=first_stage_scores)
+    def passes_vectors(self, model: Reranker) -> bool:
+        return model.uses_vectors and model.vector_model == self.vector_model
+
+    def info(self, candidates: Sequence[Hit], *inner: dict[str, Any], **extra: Any) -> dict:
+        """The info of one call: name, documents, inner cache hits summed, ``extra``."""
+        hits = sum(int(i.get("cache_hits", 0)) for i in inner)
+        return {"reranker": self.name, "documents": len(candidates), "cache_hits": hits, **extra}
+
+
+def first_stage(hits: Sequence[Hit], key: str | None) -> np.ndarray | None:
+    """Each hit's first-stage score (``Hit.score``, or ``Hit.scores[key]``); None when
+    any lacks a finite one."""
+    values = []
+    for hit in hits:
+        value = hit.score if key is None else hit.scores.get(key)
+        if value is None or not math.isfinite(value):
+            return None
+        values.append(float(value))
+    return np.asarray(values, dtype=np.float64)
 
 
 def check_reranker(value: object, what: str) -> Reranker:

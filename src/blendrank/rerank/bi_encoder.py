@@ -17,14 +17,19 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from blendrank.errors import InvalidInputError
-from blendrank.rerank._results import (
-    checked_fields,
-    checked_vectors,
-    hits_from_scores,
-    results_from_scores,
+from blendrank.rerank.base import (
+    DocumentLike,
+    Reranker,
+    RerankResults,
+    ScoreCache,
+    candidates_of,
+    check_candidates,
+    reranked,
+    results_of,
+    validate_query,
+    validate_top_k,
 )
-from blendrank.rerank.base import DocumentLike, Reranker, RerankResults, ScoreCache
-from blendrank.types import Hit
+from blendrank.types import Hit, Query, Ranking
 
 if TYPE_CHECKING:
     from blendrank.embed.base import Embedder
@@ -40,6 +45,23 @@ def resolve_embedder(embedder: str | Mapping[str, Any] | Embedder) -> Embedder:
     if embedder is None:
         raise InvalidInputError("embedder is None; pass a model name or an Embedder")
     return make_embedder(embedder)
+
+
+def checked_vectors(vectors: np.ndarray, rows: int | None = None) -> np.ndarray:
+    """Stored document vectors as a finite numeric (n, dim) array, with ``rows`` rows when
+    given (one row per document or hit, in order)."""
+    matrix = np.asarray(vectors)
+    if matrix.ndim != 2 or not np.issubdtype(matrix.dtype, np.number):
+        raise InvalidInputError(
+            f"vectors must be a numeric 2-D array (n, dim), got shape {matrix.shape}"
+        )
+    if not np.isfinite(matrix).all():
+        raise InvalidInputError("vectors contain NaN or infinite values")
+    if rows is not None and matrix.shape[0] != rows:
+        raise InvalidInputError(
+            f"got {matrix.shape[0]} vectors for {rows} documents; pass one row per hit/document"
+        )
+    return matrix
 
 
 def cosine_scores(query_vector: np.ndarray, vectors: np.ndarray) -> np.ndarray:
@@ -64,6 +86,9 @@ class BiEncoderReranker(Reranker):
     or an ``Embedder`` instance.
     """
 
+    scale = "cosine"
+    uses_vectors = True
+
     def __init__(
         self,
         embedder: str | Mapping[str, Any] | Embedder = DEFAULT_EMBEDDER,
@@ -77,6 +102,10 @@ class BiEncoderReranker(Reranker):
     @property
     def fingerprint(self) -> str:
         return f"bi-encoder:{self.embedder.fingerprint}"
+
+    @property
+    def vector_model(self) -> str:
+        return str(self.embedder.fingerprint)
 
     def config(self) -> dict[str, Any]:
         return {"type": type(self).__name__, "name": self.name}
@@ -113,31 +142,33 @@ class BiEncoderReranker(Reranker):
         top_k: int | None = None,
     ) -> RerankResults:
         """Like ``rf(query, documents, top_k)`` but scores the given document vectors."""
-        query, fields = checked_fields(query, documents)
-        scores = self._scores_for(query, vectors, len(fields))
-        info = {"reranker": self.name, "documents": len(fields), "cache_hits": 0}
-        info["precomputed_vectors"] = True
-        return results_from_scores(fields, scores, top_k, info)
+        text = validate_query(query)
+        candidates = candidates_of(documents)
+        k = validate_top_k(top_k, len(candidates))
+        return results_of(documents, self.rerank(text, candidates, k, vectors=vectors))
 
-    def rerank_hits(
+    def rerank(
         self,
-        query: str,
-        hits: Sequence[Hit],
+        query: str | Query,
+        candidates: Sequence[Hit] | Ranking,
         top_k: int | None = None,
         *,
         vectors: np.ndarray | None = None,
-    ) -> list[Hit]:
+    ) -> Ranking:
         """Rerank search hits; with ``vectors`` (row i for hit i, e.g.
         ``index.chunk_vectors([h.chunk_id for h in hits])``) no document is embedded."""
         if vectors is None:
-            return super().rerank_hits(query, hits, top_k)
-        if not hits:
-            return []
-        query, _ = checked_fields(query, hits)
-        return hits_from_scores(hits, self._scores_for(query, vectors, len(hits)), top_k)
-
-    def _scores_for(self, query: str, vectors: np.ndarray, n: int) -> np.ndarray:
-        return self.score_vectors(query, checked_vectors(vectors, n))
+            return super().rerank(query, candidates, top_k)
+        text = validate_query(query)
+        hits = check_candidates(candidates)
+        scores = self.score_vectors(text, checked_vectors(vectors, len(hits)))
+        info = {
+            "reranker": self.name,
+            "documents": len(hits),
+            "cache_hits": 0,
+            "precomputed_vectors": True,
+        }
+        return reranked(hits, scores, top_k, info)
 
 
 def _label(embedder: Embedder) -> str:

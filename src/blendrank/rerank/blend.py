@@ -32,30 +32,25 @@ import numpy as np
 from blendrank.errors import InvalidInputError
 from blendrank.fuse.normalize import Normalization
 from blendrank.rerank._composite import (
-    FirstStageReranker,
+    CompositeReranker,
     check_count,
     check_fraction,
     check_normalization,
     check_reranker,
-)
-from blendrank.rerank._results import (
-    checked_fields,
-    first_stage_scores,
-    hits_from_scores,
-    results_from_scores,
+    first_stage,
 )
 from blendrank.rerank.base import (
-    DocumentLike,
     Reranker,
-    RerankResults,
+    check_candidates,
     ranked_order,
-    validate_top_k,
+    reranked,
+    validate_query,
 )
 from blendrank.rerank.cascade import cascade_scores
-from blendrank.types import Hit
+from blendrank.types import Hit, Query, Ranking
 
 
-class BlendReranker(FirstStageReranker):
+class BlendReranker(CompositeReranker):
     """``weight * norm(base) + (1 - weight) * norm(first stage)`` over the first stage's
     top ``top_n`` (None = all candidates); see the module docstring."""
 
@@ -98,52 +93,37 @@ class BlendReranker(FirstStageReranker):
             "normalization": self.normalization,
         }
 
-    def score(self, query: str, texts: Sequence[str]) -> np.ndarray:
-        raise InvalidInputError(
-            "BlendReranker needs first-stage scores: rerank search hits "
-            "(index.search(..., rerank=rf)), mappings with a 'score', or pass "
-            "first_stage_scores=[...] with the documents"
-        )
-
-    def blend(self, query: str, texts: list[str], first: np.ndarray) -> np.ndarray:
-        """Final scores of ``texts`` given their first-stage scores ``first``."""
-        top = ranked_order(first)[: self.top_n or len(texts)]
-        second = self.inner_scores(self.base, query, [texts[i] for i in top])
-        self._info = {"second_stage_scored": int(len(top)), "weight": self.weight}
-        return cascade_scores(first, top, second, self.weight, self.normalization)
-
     def rerank(
         self,
-        query: str,
-        documents: Sequence[DocumentLike],
+        query: str | Query,
+        candidates: Sequence[Hit] | Ranking,
         top_k: int | None = None,
         *,
-        first_stage_scores: Sequence[float] | None = None,
-    ) -> RerankResults:
-        query, fields = checked_fields(query, documents)
-        validate_top_k(top_k, len(fields))
-        first = self._first(documents, first_stage_scores)
-        self._cache_hits = 0
-        scores = self.blend(query, [f[0] for f in fields], first)
-        info = {"reranker": self.name, "documents": len(fields), "cache_hits": self._cache_hits}
-        return results_from_scores(fields, scores, top_k, {**info, **self._info})
-
-    def rerank_hits(self, query: str, hits: Sequence[Hit], top_k: int | None = None) -> list[Hit]:
-        if not hits:
-            return []
-        query, fields = checked_fields(query, hits)
-        first = self._first(hits, None)
-        self._cache_hits = 0
-        return hits_from_scores(hits, self.blend(query, [f[0] for f in fields], first), top_k)
-
-    def _first(
-        self, documents: Sequence[DocumentLike], given: Sequence[float] | None
-    ) -> np.ndarray:
-        first = first_stage_scores(documents, given, self.first_stage)
+        vectors: np.ndarray | None = None,
+    ) -> Ranking:
+        text = validate_query(query)
+        hits = check_candidates(candidates)
+        first = first_stage(hits, self.first_stage)
         if first is None:
             where = f"Hit.scores[{self.first_stage!r}]" if self.first_stage else "Hit.score"
             raise InvalidInputError(
                 f"BlendReranker needs a finite first-stage score for every document "
-                f"({where}, a mapping's 'score', or first_stage_scores=); some have none"
+                f"({where}, a mapping's 'score', or first_stage_scores=[...] with "
+                "rf(query, documents)); some have none. Rerank search hits "
+                "(index.search(..., rerank=rf)) to get them"
             )
-        return first
+        top = ranked_order(first)[: self.top_n or len(hits)]
+        second, inner = self.inner(self.base, text, [hits[i] for i in top], vectors)
+        info = self.info(hits, inner, second_stage_scored=int(len(top)), weight=self.weight)
+        if not hits:
+            return Ranking(info=info)
+        scores = cascade_scores(first, top, second, self.weight, self.normalization)
+        return reranked(hits, scores, top_k, info)
+
+    @property
+    def vector_model(self) -> str | None:
+        return self.base.vector_model
+
+    @property
+    def uses_vectors(self) -> bool:  # type: ignore[override]
+        return self.base.uses_vectors

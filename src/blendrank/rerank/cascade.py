@@ -30,11 +30,17 @@ from blendrank.rerank._composite import (
     check_fraction,
     check_normalization,
     check_reranker,
+    first_stage,
 )
-from blendrank.rerank._results import checked_fields, hit_scores, hits_from_scores
-from blendrank.rerank.base import Reranker, ranked_order
+from blendrank.rerank.base import (
+    Reranker,
+    check_candidates,
+    ranked_order,
+    reranked,
+    validate_query,
+)
 from blendrank.rerank.bi_encoder import BiEncoderReranker
-from blendrank.types import Hit
+from blendrank.types import Hit, Query, Ranking
 
 
 def cascade_scores(
@@ -70,10 +76,10 @@ class CascadeReranker(CompositeReranker):
     """``first`` scores all candidates, ``second`` rescores the first's top ``top_n``;
     scores are blended as in the module docstring.
 
-    With :meth:`rerank_hits`, when ``first`` is a :class:`BiEncoderReranker` and every
-    hit carries ``scores["dense"]`` (the index's cosine), those scores stand in for the
-    first stage and no document is embedded (``reuse_dense_scores=False`` turns this
-    off; only use it when the index was built with ``first``'s embedder).
+    When ``first`` is a :class:`BiEncoderReranker` and every candidate hit carries
+    ``scores["dense"]`` (the index's cosine), those scores stand in for the first stage
+    and no document is embedded (``reuse_dense_scores=False`` turns this off; only use it
+    when the index was built with ``first``'s embedder).
     """
 
     def __init__(
@@ -102,6 +108,14 @@ class CascadeReranker(CompositeReranker):
             f"{self.top_n}:{self.alpha}:{self.normalization}"
         )
 
+    @property
+    def vector_model(self) -> str | None:
+        return self.first.vector_model
+
+    @property
+    def uses_vectors(self) -> bool:  # type: ignore[override]
+        return self.first.uses_vectors
+
     def config(self) -> dict[str, Any]:
         return {
             "type": type(self).__name__,
@@ -112,29 +126,34 @@ class CascadeReranker(CompositeReranker):
             "normalization": self.normalization,
         }
 
-    def score(self, query: str, texts: Sequence[str]) -> np.ndarray:
-        texts = list(texts)
-        if not texts:
-            return np.zeros(0, dtype=np.float32)
-        first = self.inner_scores(self.first, query, texts)
-        return self._blend(query, texts, first, "model")
-
-    def rerank_hits(self, query: str, hits: Sequence[Hit], top_k: int | None = None) -> list[Hit]:
+    def rerank(
+        self,
+        query: str | Query,
+        candidates: Sequence[Hit] | Ranking,
+        top_k: int | None = None,
+        *,
+        vectors: np.ndarray | None = None,
+    ) -> Ranking:
+        text = validate_query(query)
+        hits = check_candidates(candidates)
         dense = self._dense_scores(hits)
-        if dense is None:
-            return super().rerank_hits(query, hits, top_k)
-        query, fields = checked_fields(query, hits)
-        self._cache_hits = 0
-        scores = self._blend(query, [f[0] for f in fields], dense, "hits.scores['dense']")
-        return hits_from_scores(hits, scores, top_k)
+        if dense is not None:
+            first_info: dict[str, Any] = {}
+            first, source = dense, "hits.scores['dense']"
+        else:
+            first, first_info = self.inner(self.first, text, hits, vectors)
+            source = "model"
+        top = ranked_order(first)[: self.top_n]
+        second, second_info = self.inner(self.second, text, [hits[i] for i in top])
+        info = self.info(
+            hits, first_info, second_info, second_stage_scored=int(len(top)), first_stage=source
+        )
+        if not hits:
+            return Ranking(info=info)
+        scores = cascade_scores(first, top, second, self.alpha, self.normalization)
+        return reranked(hits, scores, top_k, info)
 
     def _dense_scores(self, hits: Sequence[Hit]) -> np.ndarray | None:
         if not (hits and self.reuse_dense_scores and isinstance(self.first, BiEncoderReranker)):
             return None
-        return hit_scores(hits, "dense")
-
-    def _blend(self, query: str, texts: list[str], first: np.ndarray, source: str) -> np.ndarray:
-        top = ranked_order(first)[: self.top_n]
-        second = self.inner_scores(self.second, query, [texts[i] for i in top])
-        self._info = {"second_stage_scored": int(len(top)), "first_stage": source}
-        return cascade_scores(first, top, second, self.alpha, self.normalization)
+        return first_stage(hits, "dense")

@@ -22,7 +22,7 @@ from typing import Any, Literal
 import numpy as np
 
 from blendrank.errors import InvalidInputError
-from blendrank.rerank.base import Reranker, ScoreCache, validate_query
+from blendrank.rerank.base import GroupScores, Reranker, Scale, ScoreCache, validate_query
 from blendrank.rerank.batching import pad_batch, token_budget_batches
 from blendrank.rerank.cross_encoder_backends import OnnxRunner, OpenVinoRunner, TorchRunner
 from blendrank.rerank.cross_encoder_model import read_model_spec, resolve_model_path
@@ -40,6 +40,12 @@ Backend = Literal["onnx", "torch", "openvino"]
 Activation = Literal["auto", "sigmoid", "identity"]
 #: padded tokens per batch when batch_size is not given (e.g. 32 pairs of 128 tokens)
 TOKEN_BUDGET = 4096
+#: the scale of the scores an output activation gives
+_ACTIVATION_SCALES: dict[str, Scale] = {
+    "sigmoid": "probability",
+    "identity": "logit",
+    "tanh": "tanh",
+}
 
 
 def activate(logits: np.ndarray, activation: str) -> np.ndarray:
@@ -89,6 +95,8 @@ class CrossEncoderReranker(Reranker):
     >>> rf.score("query", ["doc one", "doc two"]).shape            # doctest: +SKIP
     (2,)
     """
+
+    supports_groups = True
 
     def __init__(
         self,
@@ -140,8 +148,9 @@ class CrossEncoderReranker(Reranker):
             )
         self.backend = backend
         self.quantize = quantize
-        self.max_length = max_length or self.spec.max_length
+        self.max_length: int = max_length or self.spec.max_length
         self.activation = self.spec.activation if activation == "auto" else activation
+        self.scale: Scale = _ACTIVATION_SCALES.get(self.activation, "score")
         self.batch_size = batch_size
         self.threads = threads
         self.long_documents = long_documents
@@ -149,9 +158,9 @@ class CrossEncoderReranker(Reranker):
         self.window_stride = window_stride
         self.optimize = optimize
         self.name = f"cross-encoder:{self.spec.path.name}"
+        self.tokenizer_folder = self.spec.path
         self._tokenizer = load_tokenizer(self.spec.path)
         self._lock = threading.Lock()  # the tokenizer's truncation setting is shared state
-        self._last: dict[str, Any] = {}
         self._calibration: str | None = None
         if backend == "onnx":
             self.onnx_path: Path | None = onnx_model_file(
@@ -209,18 +218,16 @@ class CrossEncoderReranker(Reranker):
         payload = json.dumps(self.config(), sort_keys=True, default=str)
         return f"{self.name}:{hashlib.sha256(payload.encode()).hexdigest()[:16]}"
 
-    def last_info(self) -> dict[str, Any]:
-        """``{"split_documents": n, "windows": m}`` of the latest :meth:`score` call."""
-        return dict(self._last)
-
     def score(self, query: str, texts: Sequence[str]) -> np.ndarray:
         return self.score_groups([(query, texts)])[0]
 
-    def score_groups(self, groups: Sequence[tuple[str, Sequence[str]]]) -> list[np.ndarray]:
+    def score_groups(self, groups: Sequence[tuple[str, Sequence[str]]]) -> GroupScores:
         """Scores of several ``(query, texts)`` groups in one pass: the windows of every
         group share the length-sorted token-budget batches, so many small requests cost
         about as much as one large one (the HTTP service's micro-batcher relies on it).
         Each array equals :meth:`score` of its group (up to padding-level float noise).
+        ``info``: ``split_documents`` (documents longer than the window), ``windows``
+        (pairs the model ran), ``query_truncated`` when a query alone filled the window.
 
         >>> a, b = rf.score_groups([("q1", ["x", "y"]), ("q2", ["z"])])  # doctest: +SKIP
         >>> a.shape, b.shape                                              # doctest: +SKIP
@@ -255,10 +262,10 @@ class CrossEncoderReranker(Reranker):
             stop = start + len(windows.ids)
             out.append(aggregate_windows(activated[start:stop], windows.owner, n, self.aggregate))
             start = stop
-        self._last = {
+        info: dict[str, Any] = {
             "split_documents": sum(w.split_documents for w in encoded),
             "windows": len(ids),
         }
         if any(w.query_truncated for w in encoded):
-            self._last["query_truncated"] = True
-        return out
+            info["query_truncated"] = True
+        return GroupScores(out, info)

@@ -32,7 +32,15 @@ from blendrank.rerank._composite import (
     check_real,
     check_reranker,
 )
-from blendrank.rerank.base import Reranker, ranked_order
+from blendrank.rerank.base import (
+    Reranker,
+    Scale,
+    check_candidates,
+    ranked_order,
+    reranked,
+    validate_query,
+)
+from blendrank.types import Hit, Query, Ranking
 
 METHODS = ("weighted", "rrf")
 
@@ -109,15 +117,31 @@ class EnsembleReranker(CompositeReranker):
             "rrf_k": self.rrf_k,
         }
 
-    def score(self, query: str, texts: Sequence[str]) -> np.ndarray:
-        texts = list(texts)
-        if not texts:
-            return np.zeros(0, dtype=np.float32)
-        scores = [self.inner_scores(r, query, texts) for r in self.rerankers]
-        self._info = {"method": self.method, "members": [r.name for r in self.rerankers]}
+    @property
+    def scale(self) -> Scale:  # type: ignore[override]
+        return "position" if self.method == "rrf" else "score"
+
+    def rerank(
+        self,
+        query: str | Query,
+        candidates: Sequence[Hit] | Ranking,
+        top_k: int | None = None,
+        *,
+        vectors: np.ndarray | None = None,
+    ) -> Ranking:
+        text = validate_query(query)
+        hits = check_candidates(candidates)
+        scored = [self.inner(r, text, hits) for r in self.rerankers]
+        members = [r.name for r in self.rerankers]
+        info = self.info(hits, *(i for _, i in scored), method=self.method, members=members)
+        if not hits:
+            return Ranking(info=info)
+        scores = [s for s, _ in scored]
         if self.method == "rrf":
-            return ensemble_rrf(scores, self.weights, self.rrf_k)
-        return ensemble_weighted(scores, self.weights, self.normalization)
+            combined = ensemble_rrf(scores, self.weights, self.rrf_k)
+        else:
+            combined = ensemble_weighted(scores, self.weights, self.normalization)
+        return reranked(hits, combined, top_k, info)
 
 
 def _check_weights(weights: Sequence[float] | None, n: int) -> tuple[float, ...]:

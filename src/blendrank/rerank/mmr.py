@@ -28,10 +28,15 @@ import numpy as np
 
 from blendrank.fuse.normalize import minmax
 from blendrank.rerank._composite import CompositeReranker, check_fraction, check_reranker
-from blendrank.rerank._results import checked_fields, checked_vectors, hits_from_scores
-from blendrank.rerank.base import Reranker
-from blendrank.rerank.bi_encoder import DEFAULT_EMBEDDER, cosine_scores, resolve_embedder
-from blendrank.types import Hit
+from blendrank.rerank.base import Reranker, check_candidates, reranked, validate_query
+from blendrank.rerank.bi_encoder import (
+    DEFAULT_EMBEDDER,
+    BiEncoderReranker,
+    checked_vectors,
+    cosine_scores,
+    resolve_embedder,
+)
+from blendrank.types import Hit, Query, Ranking
 
 if TYPE_CHECKING:
     from blendrank.embed.base import Embedder
@@ -92,7 +97,7 @@ class MMRReranker(CompositeReranker):
         self.base = None if base is None else check_reranker(base, "base")
         self.lambda_ = check_fraction(lambda_, "lambda_")
         if embedder is None:
-            embedder = getattr(base, "embedder", None) or DEFAULT_EMBEDDER
+            embedder = base.embedder if isinstance(base, BiEncoderReranker) else DEFAULT_EMBEDDER
         self.embedder = resolve_embedder(embedder)
         relevance = "cosine" if self.base is None else self.base.name
         self.name = f"mmr({relevance},lambda={self.lambda_})"
@@ -109,41 +114,43 @@ class MMRReranker(CompositeReranker):
             "lambda_": self.lambda_,
         }
 
-    def score(self, query: str, texts: Sequence[str]) -> np.ndarray:
-        texts = list(texts)
-        if not texts:
-            return np.zeros(0, dtype=np.float32)
-        return self._select(query, texts, self.embedder.embed_documents(texts))
+    uses_vectors = True
 
-    def rerank_hits(
+    @property
+    def vector_model(self) -> str:
+        return str(self.embedder.fingerprint)
+
+    def rerank(
         self,
-        query: str,
-        hits: Sequence[Hit],
+        query: str | Query,
+        candidates: Sequence[Hit] | Ranking,
         top_k: int | None = None,
         *,
         vectors: np.ndarray | None = None,
-    ) -> list[Hit]:
-        """Rerank search hits; with ``vectors`` (row i for hit i, e.g.
-        ``index.chunk_vectors([h.chunk_id for h in hits])``) no document is embedded."""
-        if vectors is None:
-            return super().rerank_hits(query, hits, top_k)
+    ) -> Ranking:
+        """Rerank search hits; with ``vectors`` (row i for hit i, stored embeddings of
+        :attr:`vector_model`) no document is embedded."""
+        text = validate_query(query)
+        hits = check_candidates(candidates)
         if not hits:
-            return []
-        query, fields = checked_fields(query, hits)
-        matrix = checked_vectors(vectors, len(hits))
-        self._cache_hits = 0
-        return hits_from_scores(hits, self._select(query, [f[0] for f in fields], matrix), top_k)
-
-    def _select(self, query: str, texts: list[str], vectors: np.ndarray) -> np.ndarray:
-        if self.base is None:
-            relevance = cosine_scores(self.embedder.embed_queries([query])[0], vectors)
+            return Ranking(info=self.info(hits))
+        texts = [h.text for h in hits]
+        if vectors is None:
+            matrix = self.embedder.embed_documents(texts)
         else:
-            relevance = minmax(self.inner_scores(self.base, query, texts))
-        order, gains = maximal_marginal_relevance(relevance, vectors, self.lambda_)
-        scores = np.empty(len(texts), dtype=np.float32)
+            matrix = checked_vectors(vectors, len(hits))
+        inner: dict = {}
+        if self.base is None:
+            relevance = cosine_scores(self.embedder.embed_queries([text])[0], matrix)
+        else:
+            base_scores, inner = self.inner(self.base, text, hits, vectors)
+            relevance = minmax(base_scores)
+        order, gains = maximal_marginal_relevance(relevance, matrix, self.lambda_)
+        scores = np.empty(len(hits), dtype=np.float32)
         scores[order] = gains
-        self._info = {
-            "lambda": self.lambda_,
-            "relevance": "cosine" if self.base is None else "base",
-        }
-        return scores
+        info = self.info(
+            hits,
+            inner,
+            **{"lambda": self.lambda_, "relevance": "cosine" if self.base is None else "base"},
+        )
+        return reranked(hits, scores, top_k, info)

@@ -15,11 +15,11 @@ the leader is further from #2 than #2 is from the last candidate.
 
 When skipped, results come in first-stage order with first-stage scores (hits get no
 ``"rerank"`` entry); otherwise ``base`` runs as usual. ``info["skipped"]``,
-``info["reason"]`` and ``info["gap"]`` say what happened (``last_info()`` after
-:meth:`rerank_hits`). Scores of skipped and reranked calls are on different scales.
+``info["reason"]`` and ``info["gap"]`` say what happened (in the returned ranking's or
+results' ``info``). Scores of skipped and reranked calls are on different scales.
 
 >>> rf = SelectiveReranker(CrossEncoderReranker("..."), margin=0.5)     # doctest: +SKIP
->>> rf.rerank_hits("query", index.search("query"), top_k=5)             # doctest: +SKIP
+>>> rf.rerank("query", index.search("query"), top_k=5)             # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -32,21 +32,21 @@ import numpy as np
 from blendrank.errors import InvalidInputError
 from blendrank.fuse.normalize import Normalization, normalize
 from blendrank.rerank._composite import (
-    FirstStageReranker,
+    CompositeReranker,
     check_normalization,
     check_real,
     check_reranker,
+    first_stage,
 )
-from blendrank.rerank._results import (
-    checked_fields,
-    hits_from_scores,
-    results_from_scores,
+from blendrank.rerank.base import (
+    Reranker,
+    Scale,
+    check_candidates,
+    ranked_order,
+    reranked,
+    validate_query,
 )
-from blendrank.rerank._results import (
-    first_stage_scores as stage_scores,
-)
-from blendrank.rerank.base import DocumentLike, Reranker, RerankResults, ranked_order
-from blendrank.types import Hit
+from blendrank.types import Hit, Query, Ranking
 
 MIN_CANDIDATES_FOR_GAP = 3
 
@@ -77,7 +77,7 @@ def first_stage_decision(
     return False, f"first-stage gap {gap:g} < margin {margin:g} ({normalization})", gap
 
 
-class SelectiveReranker(FirstStageReranker):
+class SelectiveReranker(CompositeReranker):
     """Run ``base`` only when the first stage's top-1 is not decisive (module docstring).
 
     ``first_stage``: which first-stage score of a Hit to judge (None = ``Hit.score``,
@@ -114,39 +114,35 @@ class SelectiveReranker(FirstStageReranker):
             "normalization": self.normalization,
         }
 
-    def score(self, query: str, texts: Sequence[str]) -> np.ndarray:
-        """Always the base model's scores (the skip rule needs first-stage scores)."""
-        scores = self.inner_scores(self.base, query, texts)
-        self._info = self.base.last_info()
-        return scores
+    @property
+    def scale(self) -> Scale:  # type: ignore[override]
+        return self.base.scale
+
+    @property
+    def vector_model(self) -> str | None:
+        return self.base.vector_model
+
+    @property
+    def uses_vectors(self) -> bool:  # type: ignore[override]
+        return self.base.uses_vectors
 
     def rerank(
         self,
-        query: str,
-        documents: Sequence[DocumentLike],
+        query: str | Query,
+        candidates: Sequence[Hit] | Ranking,
         top_k: int | None = None,
         *,
-        first_stage_scores: Sequence[float] | None = None,
-    ) -> RerankResults:
-        """Rerank, or return the first-stage order when it is decisive."""
-        query, fields = checked_fields(query, documents)
-        scores = stage_scores(documents, first_stage_scores, self.first_stage)
+        vectors: np.ndarray | None = None,
+    ) -> Ranking:
+        """Rerank, or keep the first-stage order when it is decisive."""
+        validate_query(query)
+        hits = check_candidates(candidates)
+        scores = first_stage(hits, self.first_stage)
         skip, reason, gap = first_stage_decision(scores, self.margin, self.normalization)
-        self._info = {"skipped": skip, "reason": reason, "gap": gap}
+        decision = {"skipped": skip, "reason": reason, "gap": gap}
         if skip and scores is not None:
-            info = {"reranker": self.name, "documents": len(fields), "cache_hits": 0}
-            return results_from_scores(fields, scores, top_k, {**info, **self._info})
-        ranked = self.base.rerank(query, documents, top_k)
-        ranked.info.update(self._info)
-        return ranked
-
-    def rerank_hits(self, query: str, hits: Sequence[Hit], top_k: int | None = None) -> list[Hit]:
-        if not hits:
-            return []
-        checked_fields(query, hits)
-        scores = stage_scores(hits, None, self.first_stage)
-        skip, reason, gap = first_stage_decision(scores, self.margin, self.normalization)
-        self._info = {"skipped": skip, "reason": reason, "gap": gap}
-        if skip and scores is not None:
-            return hits_from_scores(hits, scores, top_k, key=None)
-        return self.base.rerank_hits(query, hits, top_k)
+            info = self.info(hits, **decision)
+            return reranked(hits, scores, top_k, info, key=None)
+        ranking = self.base.rerank(query, hits, top_k, vectors=vectors)
+        ranking.info.update(decision)
+        return ranking

@@ -20,8 +20,8 @@ from blendrank.rerank._composite import (
     check_real,
     check_reranker,
 )
-from blendrank.rerank.base import DocumentLike, Reranker, RerankResults
-from blendrank.types import Hit
+from blendrank.rerank.base import Reranker, Scale
+from blendrank.types import Hit, Query, Ranking
 
 
 class ThresholdReranker(CompositeReranker):
@@ -29,7 +29,7 @@ class ThresholdReranker(CompositeReranker):
     least ``min(min_keep, top_k)`` results. ``top_k`` is applied first, then the
     threshold, so a call can return fewer than ``top_k`` results;
     ``info["dropped"]`` says how many the threshold removed. The threshold applies to
-    whatever scores ``base`` returns (its ``rerank``/``rerank_hits`` run unchanged, so a
+    whatever scores ``base`` returns (its ``rerank`` runs unchanged, so a
     cascade still reuses dense scores and a selective reranker may still skip)."""
 
     def __init__(self, base: Reranker, min_score: float, min_keep: int = 1) -> None:
@@ -51,26 +51,31 @@ class ThresholdReranker(CompositeReranker):
             "min_keep": self.min_keep,
         }
 
-    def score(self, query: str, texts: Sequence[str]) -> np.ndarray:
-        scores = self.inner_scores(self.base, query, texts)
-        self._info = self.base.last_info()
-        return scores
+    @property
+    def scale(self) -> Scale:  # type: ignore[override]
+        return self.base.scale
+
+    @property
+    def vector_model(self) -> str | None:
+        return self.base.vector_model
+
+    @property
+    def uses_vectors(self) -> bool:  # type: ignore[override]
+        return self.base.uses_vectors
 
     def rerank(
-        self, query: str, documents: Sequence[DocumentLike], top_k: int | None = None
-    ) -> RerankResults:
-        ranked = self.base.rerank(query, documents, top_k)
-        keep = self._keep([r.score for r in ranked])
+        self,
+        query: str | Query,
+        candidates: Sequence[Hit] | Ranking,
+        top_k: int | None = None,
+        *,
+        vectors: np.ndarray | None = None,
+    ) -> Ranking:
+        ranked = self.base.rerank(query, candidates, top_k, vectors=vectors)
+        keep = self._keep(ranked.scores.tolist())
         info = {**ranked.info, "min_score": self.min_score, "dropped": len(ranked) - keep}
-        self._info = {k: v for k, v in info.items() if k not in ("documents", "cache_hits")}
-        return RerankResults(ranked[:keep], info)
-
-    def rerank_hits(self, query: str, hits: Sequence[Hit], top_k: int | None = None) -> list[Hit]:
-        ranked = self.base.rerank_hits(query, hits, top_k)
-        keep = self._keep([h.score for h in ranked])
-        info = {"min_score": self.min_score, "dropped": len(ranked) - keep}
-        self._info = {**self.base.last_info(), **info}
-        return ranked[:keep]
+        kept = Ranking(ranked[:keep], info)
+        return kept
 
     def _keep(self, sorted_scores: list[float]) -> int:
         """How many of the best results stay."""

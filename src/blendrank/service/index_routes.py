@@ -1,7 +1,8 @@
 """``/search`` and ``/documents``: the library's ``Index.search`` and writes over HTTP.
 
-Searches run in worker threads on the snapshot of the last commit; a ``rerank`` model that
-is a cross-encoder scores through the shared micro-batcher. Writes are acknowledged after
+Searches run the index's pipeline in worker threads on the snapshot of the last commit; a
+``rerank`` model that scores groups (a cross-encoder) gets the first-stage hits through the
+shared micro-batcher, awaited on the event loop. Writes are acknowledged after
 their commit is on disk.
 """
 
@@ -15,6 +16,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from blendrank.pipeline import Pipeline
+from blendrank.rerank.base import reranked
 from blendrank.service.errors import ServiceError, too_large
 from blendrank.service.index_schemas import (
     BulkDocuments,
@@ -24,8 +27,9 @@ from blendrank.service.index_schemas import (
     StoredDocument,
     WriteResult,
 )
+from blendrank.service.registry import ServedModel
 from blendrank.service.state import ServiceState
-from blendrank.types import Document, Hit
+from blendrank.types import Document, Hit, Query, Ranking
 
 
 def _hit(hit: Hit) -> dict[str, Any]:
@@ -71,11 +75,10 @@ def index_router(state: ServiceState, responses: dict[int | str, dict[str, Any]]
     )
     async def search(body: SearchRequest) -> JSONResponse:
         service = state.require_index()
-        query = state.check_query(body.query)
-        loop = asyncio.get_running_loop()
-        rerank = None
+        query = Query(state.check_query(body.query), body.filter)
+        model = None
         if body.rerank is not None:
-            rerank = state.search_reranker(state.models.get(body.rerank), loop)
+            model = state.models.get(body.rerank)
             depth = max(body.top_k, body.rerank_candidates or body.candidates)
             if depth > state.config.max_documents:
                 raise too_large(
@@ -85,22 +88,21 @@ def index_router(state: ServiceState, responses: dict[int | str, dict[str, Any]]
                 )
         index, generation = await service.current()
         weights = body.weights.model_dump(exclude_none=True) if body.weights else None
-        options: dict[str, Any] = {
-            "filter": body.filter,
-            "mode": body.mode,
-            "fusion": body.fusion,
-            "rrf_k": body.rrf_k,
-            "weights": weights,
-            "normalization": body.normalization,
-            "per": body.per,
-            "candidates": body.candidates,
-            "rerank": rerank,
-            "rerank_candidates": body.rerank_candidates,
-        }
+        pipeline = index.pipeline(
+            None if model is None else model.reranker,
+            mode=body.mode,
+            fusion=body.fusion,
+            rrf_k=body.rrf_k,
+            weights=weights,
+            normalization=body.normalization,
+            per=body.per,
+            candidates=body.candidates,
+            rerank_candidates=body.rerank_candidates,
+        )
         timeout = state.config.request_timeout_s
         try:
             hits = await asyncio.wait_for(
-                run_in_threadpool(index.search, query, body.top_k, **options), timeout
+                _search(state, model, pipeline, query, body.top_k), timeout
             )
         except TimeoutError:
             raise ServiceError(
@@ -163,6 +165,28 @@ def index_router(state: ServiceState, responses: dict[int | str, dict[str, Any]]
         return JSONResponse(_write_result(service, {"deleted": deleted}, generation))
 
     return router
+
+
+async def _search(
+    state: ServiceState,
+    model: ServedModel | None,
+    pipeline: Pipeline,
+    query: Query,
+    top_k: int,
+) -> Ranking:
+    """The pipeline's final ranking. A model that scores groups gets the first-stage hits
+    through its micro-batcher, awaited here, so searches share model calls with the
+    rerank endpoints; any other reranker runs inside the pipeline, in a worker thread."""
+    if model is None or not model.batched:
+        result = await run_in_threadpool(pipeline.run, query, top_k)
+        return result.final
+    first = await run_in_threadpool(pipeline.first_stage, query, top_k, {})
+    if not len(first):
+        return first
+    hits = list(first)
+    ranked = await state.rank(model, query.text, [h.text for h in hits])
+    info = {"reranker": model.reranker.name, "documents": len(hits)}
+    return reranked(hits, ranked.by_position(len(hits)), min(top_k, len(hits)), info)
 
 
 def _write_result(service: Any, counts: dict[str, int], generation: int) -> dict[str, Any]:

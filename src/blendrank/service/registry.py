@@ -25,9 +25,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from blendrank.errors import InvalidInputError
-from blendrank.rerank.base import Reranker
+from blendrank.rerank.base import Reranker, Scale
 from blendrank.service.errors import ServiceError
-from blendrank.service.scores import Scale, score_scale
 
 _WORD = re.compile(r"\S+")
 
@@ -45,7 +44,7 @@ class ServedModel:
 
     @property
     def batched(self) -> bool:
-        return callable(getattr(self.reranker, "score_groups", None))
+        return self.reranker.supports_groups
 
     def truncate(self, texts: Sequence[str], max_tokens: int) -> list[str]:
         """Each text cut after its first ``max_tokens`` tokens (the model's tokenizer, or
@@ -86,14 +85,11 @@ def served_model(name: str, reranker: Reranker) -> ServedModel:
             f"model {name!r} must be a blendrank Reranker, got {type(reranker).__name__}"
         )
     tokenizer = None
-    max_length = None
-    spec = getattr(reranker, "spec", None)
-    if spec is not None and callable(getattr(reranker, "score_groups", None)):
+    if reranker.tokenizer_folder is not None:
         from blendrank.rerank.windows import load_tokenizer
 
-        tokenizer = load_tokenizer(spec.path)
-        max_length = int(getattr(reranker, "max_length", spec.max_length))
-    return ServedModel(name, reranker, score_scale(reranker), tokenizer, max_length)
+        tokenizer = load_tokenizer(reranker.tokenizer_folder)
+    return ServedModel(name, reranker, reranker.scale, tokenizer, reranker.max_length)
 
 
 class ModelRegistry:

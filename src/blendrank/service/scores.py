@@ -9,7 +9,10 @@ these scales (fixed per model, never per request, so equal inputs give equal sco
 * ``logit``: a cross-encoder without activation: relevance = sigmoid, raw as is;
 * ``tanh``: relevance = (s + 1) / 2, raw = artanh;
 * ``cosine`` (bi-encoders): relevance = (s + 1) / 2, raw as is;
+* ``position`` (derived from ranks, in (0, 1]: RRF ensembles, listwise models): as is;
 * ``score`` (anything else): relevance = sigmoid, raw as is.
+
+The scale is what the reranker declares (``Reranker.scale``), never guessed.
 
 Pure: arrays in, arrays out.
 
@@ -22,32 +25,13 @@ Pure: arrays in, arrays out.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
 
 import numpy as np
 
-Scale = Literal["probability", "logit", "tanh", "cosine", "score"]
+from blendrank.rerank.base import Scale
+
 #: probabilities are float32: 1 - 2**-24 is the largest below 1, about logit 16.6
 _EPS = 2.0**-24
-
-
-_ACTIVATION_SCALES: dict[str, Scale] = {
-    "sigmoid": "probability",
-    "identity": "logit",
-    "tanh": "tanh",
-}
-
-
-def score_scale(reranker: Any) -> Scale:
-    """The scale of a reranker's scores (see the module docstring)."""
-    from blendrank.rerank.bi_encoder import BiEncoderReranker
-
-    activation = getattr(reranker, "activation", None)
-    if callable(getattr(reranker, "score_groups", None)) and isinstance(activation, str):
-        return _ACTIVATION_SCALES.get(activation, "score")
-    if isinstance(reranker, BiEncoderReranker):
-        return "cosine"
-    return "score"
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -57,7 +41,7 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 def relevance_scores(scores: np.ndarray, scale: Scale) -> np.ndarray:
     """Scores in [0, 1], order preserved."""
     s = np.asarray(scores, dtype=np.float64)
-    if scale == "probability":
+    if scale in ("probability", "position"):
         out = s
     elif scale in ("tanh", "cosine"):
         out = (s + 1.0) / 2.0

@@ -8,7 +8,6 @@ import asyncio
 from collections.abc import Sequence
 
 from blendrank.errors import InvalidInputError
-from blendrank.rerank.base import Reranker
 from blendrank.service.batcher import MicroBatcher
 from blendrank.service.config import ServiceConfig
 from blendrank.service.errors import ServiceError, too_large, unavailable
@@ -16,7 +15,7 @@ from blendrank.service.index_service import IndexService
 from blendrank.service.metrics import ServiceMetrics
 from blendrank.service.registry import ModelRegistry, ServedModel
 from blendrank.service.scores import Ranking
-from blendrank.service.scoring import BatchedReranker, batch_function
+from blendrank.service.scoring import batch_function
 
 
 class ServiceState:
@@ -91,14 +90,6 @@ class ServiceState:
         if self.closing:
             raise unavailable("the server is shutting down; retry on another instance", 1)
         return await self.batchers[model.name].submit(query, texts, self.config.request_timeout_s)
-
-    def search_reranker(self, model: ServedModel, loop: asyncio.AbstractEventLoop) -> Reranker:
-        """The reranker a search uses: a cross-encoder goes through its micro-batcher."""
-        if not model.batched:
-            return model.reranker
-        return BatchedReranker(
-            model, self.batchers[model.name], loop, self.config.request_timeout_s
-        )
 
     def prepare_texts(
         self, model: ServedModel, texts: list[str], max_tokens_per_doc: int | None

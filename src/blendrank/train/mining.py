@@ -124,9 +124,9 @@ def _mine(
         from tqdm.auto import tqdm
 
         queries = tqdm(queries, desc="mining negatives", unit="q")
+    first_stage = index.pipeline(mode=retriever, per="document", candidates=depth)
     for q in queries:
-        hits = index.search(q.text, top_k=depth, mode=retriever, per="document", candidates=depth)
-        ranked = [h.doc_id for h in hits]
+        ranked = list(first_stage.run(q.text, depth).final.doc_ids)
         out.candidates[q.qid] = ranked
         relevant = {d for d, g in q.judged.items() if g > 0}
         positive_tokens = [_tokens(data.corpus[d]) for d in q.positives if d in data.corpus]

@@ -1,4 +1,7 @@
-"""The contract every reranker must honour, run against each reranker class.
+"""The contract every reranker must honour, run against each reranker class: sorted,
+ties deterministic (by input position for ``rf(query, documents)``, by id for
+``rerank(query, hits)``), only candidates come back, top_k filled, the caller's input
+never mutated, results isolated from it, per-call info never shared between threads.
 
 A cross-encoder joins when ``blendrank.rerank.cross_encoder`` imports and a tiny test
 model fixture (``tiny_ce_folder``, tests/rerank/conftest.py) is available; otherwise it is skipped.
@@ -14,6 +17,7 @@ import pytest
 from blendrank.errors import InvalidInputError
 from blendrank.rerank import (
     BiEncoderReranker,
+    BlendReranker,
     CascadeReranker,
     EnsembleReranker,
     MMRReranker,
@@ -21,7 +25,7 @@ from blendrank.rerank import (
     ThresholdReranker,
 )
 from blendrank.rerank.base import Reranker
-from blendrank.types import Document, Hit
+from blendrank.types import Document, Hit, Ranking
 
 
 class WordOverlapReranker(Reranker):
@@ -48,6 +52,7 @@ FACTORIES = {
     "mmr_base": lambda bi, request: MMRReranker(WordOverlapReranker(), bi.embedder),
     "threshold": lambda bi, request: ThresholdReranker(bi, min_score=-1e9),
     "selective": lambda bi, request: SelectiveReranker(bi, margin=0.5),
+    "blend": lambda bi, request: BlendReranker(WordOverlapReranker(), weight=0.5, top_n=4),
     "cross_encoder": lambda bi, request: _cross_encoder(request),
 }
 
@@ -77,10 +82,30 @@ DOCS = [
     "Cats purr by vibrating their larynx.",  # exact duplicate of #1: a tie
     "Kittens purr while nursing.",
 ]
+#: first-stage scores (every reranker takes them; the blend needs them)
+FIRST = [0.1, 0.9, 0.2, 0.9, 0.5]
+
+
+def call(reranker, documents, top_k=None):
+    return reranker(QUERY, documents, top_k, first_stage_scores=FIRST)
+
+
+def search_hits():
+    return [
+        Hit(
+            id=f"h{i}",
+            doc_id=f"d{i}",
+            score=FIRST[i],
+            text=t,
+            metadata={"tags": ["x"]},
+            scores={"bm25": float(i)},
+        )
+        for i, t in enumerate(DOCS)
+    ]
 
 
 def test_scores_sorted_and_indices_point_at_texts(reranker):
-    results = reranker(QUERY, DOCS)
+    results = call(reranker, DOCS)
     scores = [r.score for r in results]
     assert scores == sorted(scores, reverse=True)
     assert sorted(r.index for r in results) == list(range(len(DOCS)))
@@ -88,33 +113,69 @@ def test_scores_sorted_and_indices_point_at_texts(reranker):
 
 
 def test_ties_are_deterministic(reranker):
-    first = [r.index for r in reranker(QUERY, DOCS)]
-    assert first == [r.index for r in reranker(QUERY, DOCS)]
+    first = [r.index for r in call(reranker, DOCS)]
+    assert first == [r.index for r in call(reranker, DOCS)]
     assert first.index(1) < first.index(3)  # equal texts: the earlier one first
 
 
 def test_caller_list_not_mutated(reranker):
     docs = [Document(id=f"d{i}", text=t) for i, t in enumerate(DOCS)]
     before = copy.deepcopy(docs)
-    results = reranker(QUERY, docs)
+    results = call(reranker, docs)
     assert docs == before
     assert all(r.id == f"d{r.index}" for r in results)
 
 
 def test_top_k_respected(reranker):
-    assert len(reranker(QUERY, DOCS, top_k=2)) == 2
-    assert len(reranker(QUERY, DOCS, top_k=1)) == 1
+    assert len(call(reranker, DOCS, top_k=2)) == 2
+    assert len(call(reranker, DOCS, top_k=1)) == 1
 
 
-def test_rerank_hits_keeps_first_stage_scores(reranker):
-    hits = [
-        Hit(id=f"h{i}", doc_id=f"d{i}", score=1.0 / (i + 1), text=t, scores={"bm25": float(i)})
-        for i, t in enumerate(DOCS)
+def test_rerank_of_hits_is_a_sorted_ranking_of_the_candidates(reranker):
+    hits = search_hits()
+    before = copy.deepcopy(hits)
+    out = reranker.rerank(QUERY, hits, top_k=3)
+    assert isinstance(out, Ranking) and len(out) == 3
+    keys = [(-h.score, h.id) for h in out]
+    assert keys == sorted(keys)  # score descending, ties by id
+    assert set(out.ids) <= {h.id for h in hits}  # nothing that was not a candidate
+    assert all(h.scores["bm25"] == float(h.id[1:]) for h in out)  # first stage kept
+    assert len(reranker.rerank(QUERY, hits, top_k=len(hits) + 5)) <= len(hits)
+    assert hits == before  # the caller's hits are not changed
+    out[0].metadata["tags"].append("edited")
+    assert hits[int(out[0].id[1:])].metadata == {"tags": ["x"]}
+
+
+def test_per_call_info_is_in_the_result_not_the_reranker(reranker):
+    """Two threads sharing a reranker each get the info of their own call."""
+    import threading
+
+    small, large = DOCS[:2], DOCS
+    seen: dict[str, list[int]] = {"small": [], "large": []}
+
+    def work(name, documents):
+        for _ in range(10):
+            results = reranker(QUERY, documents, first_stage_scores=FIRST[: len(documents)])
+            seen[name].append(results.info["documents"])
+
+    threads = [
+        threading.Thread(target=work, args=("small", small)),
+        threading.Thread(target=work, args=("large", large)),
     ]
-    out = reranker.rerank_hits(QUERY, hits, top_k=3)
-    assert len(out) == 3
-    assert [h.score for h in out] == sorted((h.score for h in out), reverse=True)
-    assert all(h.scores["bm25"] == float(h.id[1:]) for h in out)
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert seen == {"small": [2] * 10, "large": [5] * 10}
+
+
+def test_declares_what_it_is(reranker):
+    from blendrank.rerank.base import SCALES
+
+    assert reranker.scale in SCALES
+    assert isinstance(reranker.supports_groups, bool)
+    assert isinstance(reranker.uses_vectors, bool)
+    assert (reranker.vector_model is not None) == reranker.uses_vectors or not reranker.uses_vectors
 
 
 @pytest.mark.parametrize(

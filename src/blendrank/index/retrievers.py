@@ -1,0 +1,146 @@
+"""The embedded index's two first stages behind the :class:`~blendrank.retrieve.Retriever`
+protocol: BM25 (with the exact-phrase rules) and dense (exact cosine or HNSW). Both apply
+the query's filter as a row mask before ranking; the mask is computed once per query and
+shared by the two."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from blendrank.index.bm25 import BM25Retriever
+from blendrank.index.dense import DenseRetriever
+from blendrank.index.phrase import PHRASE_POOL, PhraseMatcher
+from blendrank.index.state import IndexState
+from blendrank.retrieve.base import RetrieverBase, check_k
+from blendrank.types import Hit, Query, Ranking
+
+
+class QueryMasks:
+    """Row masks of query filters, the latest one remembered (BM25 and dense run with
+    the same Query object one after the other)."""
+
+    def __init__(self, evaluate: Callable[[Any], np.ndarray]) -> None:
+        self._evaluate = evaluate
+        self._lock = threading.Lock()
+        self._last: tuple[Query, np.ndarray] | None = None
+
+    def mask(self, query: Query) -> np.ndarray | None:
+        if query.expression is None:
+            return None
+        last = self._last
+        if last is not None and last[0] is query:
+            return last[1]
+        mask = self._evaluate(query.expression)
+        with self._lock:
+            self._last = (query, mask)
+        return mask
+
+
+def rows_ranking(
+    state: IndexState, name: str, rows: np.ndarray, scores: np.ndarray, info: dict[str, Any]
+) -> Ranking:
+    """A ranking of index rows (chunks); hits are made only when read."""
+    row_list = rows.tolist()
+    chunk_ids = state.chunk_ids
+    doc_ids = state.row_doc_ids
+    values = scores.astype(np.float64)
+
+    def make(i: int, rank: int) -> Hit:
+        chunk = state.chunk(row_list[i])
+        score = float(values[i])
+        return Hit(
+            id=chunk.id,
+            doc_id=chunk.doc_id,
+            score=score,
+            text=chunk.text,
+            title=chunk.title,
+            metadata=chunk.metadata,
+            chunk_id=chunk.id,
+            start=chunk.start,
+            end=chunk.end,
+            scores={name: score},
+            ranks={name: rank},
+        )
+
+    return Ranking.lazy(
+        [chunk_ids[r] for r in row_list], [doc_ids[r] for r in row_list], values, make, info
+    )
+
+
+class IndexBM25(RetrieverBase):
+    """BM25 over the index's chunks; a query of 2 to 8 words or with quoted phrases lifts
+    verbatim matches among the top ``max(k, PHRASE_POOL)`` (``index/phrase.py``)."""
+
+    name = "bm25"
+
+    def __init__(
+        self,
+        state: IndexState,
+        bm25: BM25Retriever,
+        phrase: PhraseMatcher,
+        analyzer: Any,
+        masks: QueryMasks,
+    ) -> None:
+        self.state, self.bm25, self.phrase, self.analyzer, self.masks = (
+            state,
+            bm25,
+            phrase,
+            analyzer,
+            masks,
+        )
+
+    def retrieve(self, query: Query, k: int) -> Ranking:
+        k = check_k(k)
+        if self.state.n_rows == 0:
+            return Ranking(info={"complete": True})
+        start = time.perf_counter()
+        mask = self.masks.mask(query)
+        tokens = self.analyzer.analyze(query.text)
+        depth = max(k, PHRASE_POOL) if self.phrase.phrases(query.text) else k
+        rows, scores = self.bm25.search(tokens, depth, mask)
+        complete = len(rows) < depth
+        texts = (self.state.row_text(int(r), self.phrase.title_in_chunks) for r in rows)
+        rows, scores = self.phrase.adjust(query.text, rows, scores, texts)
+        info = {"timings": {"bm25": time.perf_counter() - start}, "complete": complete}
+        return rows_ranking(self.state, self.name, rows[:k], scores[:k], info)
+
+
+class IndexDense(RetrieverBase):
+    """Nearest chunks by cosine of the query's embedding (``embedder``: the index's model)."""
+
+    name = "dense"
+
+    def __init__(
+        self, state: IndexState, dense: DenseRetriever, embedder: Any, masks: QueryMasks
+    ) -> None:
+        self.state, self.dense, self.embedder, self.masks = state, dense, embedder, masks
+
+    def retrieve(self, query: Query, k: int) -> Ranking:
+        return self.retrieve_many([query], k)[0]
+
+    def retrieve_many(self, queries: Sequence[Query], k: int) -> list[Ranking]:
+        """Embeds every query in one batch, then searches each."""
+        k = check_k(k)
+        if not queries:
+            return []
+        if self.state.n_rows == 0:
+            return [Ranking(info={"complete": True}) for _ in queries]
+        start = time.perf_counter()
+        vectors = self.embedder.embed_queries([q.text for q in queries])
+        embed = (time.perf_counter() - start) / len(queries)
+        out = []
+        for query, vector in zip(queries, vectors, strict=True):
+            start = time.perf_counter()
+            rows, scores = self.dense.search(vector, k, self.masks.mask(query))
+            seconds = time.perf_counter() - start
+            info = {
+                "timings": {"embed_query": embed, "dense": seconds},
+                "complete": len(rows) < k,
+            }
+            out.append(rows_ranking(self.state, self.name, rows, scores, info))
+        return out

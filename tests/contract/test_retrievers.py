@@ -1,0 +1,150 @@
+"""The contract every first stage must honour, run against each retriever: the embedded
+index's BM25 and dense retrievers, the hybrid of both (per chunk and per document, each
+fusion method), and later every external backend. Sorted by score then id, ties by id,
+a filtered-out id never appears, k filled when enough match, results isolated from the
+stored state, the caller's query never mutated."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from blendrank import Index
+from blendrank.retrieve import HybridRetriever, Retriever
+from blendrank.types import Document, Query, Ranking
+
+TEXTS = [
+    "Cats purr by vibrating their larynx.",
+    "Dogs bark at strangers and at the mail carrier.",
+    "The stock market closed lower on Friday.",
+    "Cats purr by vibrating their larynx.",  # a duplicate: ties by id
+    "Kittens purr while nursing and cats purr when content.",
+    "A recipe for bread: flour, water, salt and yeast.",
+    "Lions are big cats that roar rather than purr.",
+    "The larynx of a cat vibrates at 25 to 150 Hz.",
+]
+
+
+def _documents() -> list[Document]:
+    return [
+        Document(
+            f"d{i}",
+            text,
+            metadata={"section": "pets" if i % 2 == 0 else "other", "n": i, "tags": ["t"]},
+        )
+        for i, text in enumerate(TEXTS)
+    ]
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory) -> Index:
+    created = Index.create(
+        tmp_path_factory.mktemp("contract") / "kb", chunk_size=16, chunk_overlap=4
+    )
+    created.add(_documents())
+    return created
+
+
+RETRIEVERS = {
+    "bm25": lambda index: index.retriever("bm25"),
+    "dense": lambda index: index.retriever("dense"),
+    "hybrid_rrf": lambda index: index.retriever("hybrid"),
+    "hybrid_linear": lambda index: index.retriever("hybrid", fusion="linear"),
+    "hybrid_relative": lambda index: index.retriever("hybrid", fusion="relative_score"),
+    "hybrid_dbsf": lambda index: index.retriever("hybrid", fusion="dbsf", weights={"dense": 2}),
+    "hybrid_per_document": lambda index: index.retriever("hybrid", per="document"),
+    "embedded_bm25": lambda index: index._retrievers["bm25"],
+    "embedded_dense": lambda index: index._retrievers["dense"],
+}
+
+
+@pytest.fixture(params=sorted(RETRIEVERS))
+def retriever(request, index) -> Retriever:
+    return RETRIEVERS[request.param](index)
+
+
+QUERY = "why do cats purr"
+
+
+def test_is_a_retriever_with_a_name(retriever):
+    assert isinstance(retriever, Retriever)
+    assert isinstance(retriever.name, str) and retriever.name
+
+
+def test_sorted_by_score_then_id(retriever):
+    ranking = retriever.retrieve(Query(QUERY), 8)
+    assert isinstance(ranking, Ranking)
+    keys = [(-h.score, h.id) for h in ranking]
+    assert keys == sorted(keys)
+    assert list(ranking.ids) == [h.id for h in ranking]
+    assert ranking.scores.tolist() == [h.score for h in ranking]
+
+
+def test_equal_texts_tie_by_id(retriever):
+    ranking = retriever.retrieve(Query("cats purr vibrating larynx"), 8)
+    position = {h.doc_id: n for n, h in enumerate(ranking)}
+    scores = {h.doc_id: h.score for h in ranking}
+    # equal texts score equally in each retriever, so the lower id ranks first there, and
+    # a rank-based fusion (RRF) then keeps that order with a slightly higher score
+    assert scores["d0"] >= scores["d3"]
+    assert position["d0"] < position["d3"]
+
+
+def test_a_filtered_out_id_never_appears(retriever):
+    query = Query(QUERY, {"section": "pets"})
+    ranking = retriever.retrieve(query, 8)
+    assert len(ranking) > 0
+    assert all(h.metadata["section"] == "pets" for h in ranking)
+    assert {h.doc_id for h in ranking} <= {"d0", "d2", "d4", "d6"}
+    assert retriever.retrieve(Query(QUERY, {"section": "none"}), 5).ids == ()
+
+
+def test_k_is_filled_when_enough_match(retriever):
+    for k in (1, 3):
+        assert len(retriever.retrieve(Query(QUERY), k)) == k
+
+
+def test_retrieve_many_equals_retrieve(retriever):
+    queries = [Query(QUERY), Query("stock market"), Query("bread", {"section": "other"})]
+    many = retriever.retrieve_many(queries, 4)
+    assert [r.ids for r in many] == [retriever.retrieve(q, 4).ids for q in queries]
+
+
+def test_results_isolated_from_the_stored_state(retriever, index):
+    ranking = retriever.retrieve(Query(QUERY), 5)
+    for hit in ranking:
+        hit.metadata["tags"].append("edited")
+        hit.metadata["section"] = "edited"
+    assert [d.metadata for d in index.documents()] == [d.metadata for d in _documents()]
+    again = retriever.retrieve(Query(QUERY), 5)
+    assert all(h.metadata["tags"] == ["t"] for h in again)
+
+
+def test_the_callers_query_is_not_mutated(retriever):
+    filter_ = {"section": {"in": ["pets", "other"]}, "n": {"gte": 0}}
+    before = copy.deepcopy(filter_)
+    query = Query(QUERY, filter_)
+    retriever.retrieve(query, 4)
+    assert filter_ == before and query.filter == before
+
+
+def test_bad_k_is_a_clear_error(retriever):
+    from blendrank.errors import InvalidInputError
+
+    for k in (0, -1, 2.5, True):
+        with pytest.raises(InvalidInputError, match="k must be"):
+            retriever.retrieve(Query(QUERY), k)
+
+
+def test_hybrid_of_hybrids_fuses_by_name(index):
+    """Any retrievers, any names: a hybrid is itself a retriever."""
+    inner = index.retriever("hybrid")
+    outer = HybridRetriever(
+        {"lexical": index.retriever("bm25"), "both": inner}, weights={"both": 2}
+    )
+    ranking = outer.retrieve(Query(QUERY), 4)
+    assert len(ranking) == 4
+    assert all(
+        "fused" in h.scores and ("lexical" in h.scores or "both" in h.scores) for h in ranking
+    )
