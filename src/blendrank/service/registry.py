@@ -89,7 +89,7 @@ def served_model(name: str, reranker: Reranker) -> ServedModel:
     max_length = None
     spec = getattr(reranker, "spec", None)
     if spec is not None and callable(getattr(reranker, "score_groups", None)):
-        from blendrank.rerank.windows import load_tokenizer
+        from blendrank.models.tokenizer import load_tokenizer
 
         tokenizer = load_tokenizer(spec.path)
         max_length = int(getattr(reranker, "max_length", spec.max_length))
