@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from blendrank._version import __version__
 from blendrank.errors import BlendrankError, InvalidInputError
 from blendrank.types import Chunk, Document, Hit, RerankResult
-
-__version__ = "0.1.0"
 
 __all__ = [
     "BlendrankError",

@@ -9,7 +9,7 @@ import warnings
 import numpy as np
 import pytest
 
-from blendrank.embed.export import cached_onnx_export, weights_digest
+from blendrank.embed.export import cached_onnx_export, encoder_export_key
 from blendrank.embed.onnx import OnnxEmbedder
 from blendrank.errors import ModelError
 
@@ -31,7 +31,7 @@ def _sentence_transformer(folder):
 def test_tiny_bert_export_matches_sentence_transformers(tiny_bert_folder, private_cache):
     embedder = OnnxEmbedder(tiny_bert_folder, threads=1)
     onnx_path = embedder.resolved.onnx_path
-    assert onnx_path.parent.name == weights_digest(tiny_bert_folder)
+    assert onnx_path.parent.name == encoder_export_key(tiny_bert_folder)
     assert onnx_path.is_relative_to(private_cache / "onnx")
     # no sentence_bert_config.json: max_length = min(512, max_position_embeddings=128)
     assert embedder.max_length == 128 and embedder.pooling == "mean" and embedder.dim == 32

@@ -9,7 +9,7 @@ import pytest
 
 from blendrank.errors import FilterError, InvalidInputError
 from blendrank.filter import MATCH_ALL, Filter, compile_filter
-from blendrank.filter.spec import And, Condition, Exists, Not, Or
+from blendrank.filter.nodes import And, Condition, Exists, Not, Or
 
 USER_FILTER = {
     "product_line": "enterprise",

@@ -46,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _version() -> str:
-    from blendrank import __version__
+    from blendrank._version import __version__
 
     return f"blendrank {__version__}"
 

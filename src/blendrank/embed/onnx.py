@@ -17,6 +17,7 @@ from blendrank.embed.base import Embedder, Kind
 from blendrank.embed.models import DEFAULT_MODEL, ResolvedModel, resolve_model
 from blendrank.embed.pooling import POOLING_MODES, pool
 from blendrank.errors import InvalidInputError, ModelError
+from blendrank.models.tokenizer import load_tokenizer
 
 _KNOWN_INPUTS = {"input_ids", "attention_mask", "token_type_ids"}
 _PREFERRED_OUTPUTS = ("sentence_embedding", "last_hidden_state", "token_embeddings")
@@ -245,12 +246,7 @@ def _pick_output(session: Any, resolved: ResolvedModel) -> tuple[str, int, int |
 
 
 def _load_tokenizer(path: Path, max_length: int) -> Any:
-    from tokenizers import Tokenizer
-
-    try:
-        tokenizer = Tokenizer.from_file(str(path))
-    except Exception as exc:  # tokenizers raises a bare Exception on bad files
-        raise ModelError(f"cannot read tokenizer {path}: {exc}") from exc
+    tokenizer = load_tokenizer(path)
     padding = tokenizer.padding or {}
     pad_token = padding.get("pad_token") or _first_known_token(tokenizer, ("[PAD]", "<pad>"))
     pad_id = padding.get("pad_id")

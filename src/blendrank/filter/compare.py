@@ -11,7 +11,8 @@ import numpy as np
 
 from blendrank.errors import FilterError
 from blendrank.filter.columns import DATE, Column
-from blendrank.filter.spec import RANGE_OPERATORS, Condition, Value
+from blendrank.filter.nodes import Condition, Value
+from blendrank.filter.spec import RANGE_OPERATORS
 from blendrank.filter.values import BOOLEAN, NUMBER, STRING, describe_value
 
 _NUMPY_RANGE = {"gt": np.greater, "gte": np.greater_equal, "lt": np.less, "lte": np.less_equal}

@@ -18,9 +18,11 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Union
+from typing import Any
 
-from blendrank.errors import FilterError
+from blendrank.errors import FilterError, InvalidInputError
+from blendrank.filter.nodes import And, Condition, Exists, Node, Not, Or, Value
+from blendrank.filter.record import record_matches
 from blendrank.filter.values import BOOLEAN, NUMBER, OTHER, STRING, classify, parse_iso_date
 
 EQUALITY_OPERATORS = ("eq", "ne", "in", "nin")
@@ -29,50 +31,6 @@ FIELD_OPERATORS = (*EQUALITY_OPERATORS, *RANGE_OPERATORS, "exists", "not")
 LOGICAL_OPERATORS = ("and", "or", "not")
 
 _VALID_FIELD_OPS = ", ".join(FIELD_OPERATORS)
-
-
-@dataclass(frozen=True, slots=True)
-class Value:
-    """A filter operand: ``raw`` as written, ``kind`` (boolean/number/string), ``value``
-    normalised (numbers as float), ``date_us`` set when a string is an ISO date."""
-
-    raw: bool | int | float | str
-    kind: str
-    value: bool | float | str
-    date_us: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Condition:
-    """``field op values``; ``values`` has one element except for ``in``/``nin``."""
-
-    field: str
-    op: str
-    values: tuple[Value, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Exists:
-    field: str
-    present: bool
-
-
-@dataclass(frozen=True, slots=True)
-class And:
-    children: tuple[Node, ...]  # empty: matches everything
-
-
-@dataclass(frozen=True, slots=True)
-class Or:
-    children: tuple[Node, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Not:
-    child: Node
-
-
-Node = Union[Condition, Exists, And, Or, Not]  # noqa: UP007 (a runtime alias, used by isinstance-free code)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,10 +57,13 @@ class Filter:
         return frozenset(_fields(self.root))
 
     def matches(self, metadata: Mapping[str, Any]) -> bool:
-        """Whether one record's metadata satisfies the filter (see :func:`matches`)."""
-        from blendrank.filter.match import matches
-
-        return matches(self, metadata)
+        """Whether one record's metadata satisfies the filter (semantics in
+        :mod:`blendrank.filter.record`)."""
+        if not isinstance(metadata, Mapping):
+            raise InvalidInputError(
+                f"metadata must be a dict of field -> value, got {type(metadata).__name__}"
+            )
+        return record_matches(self.root, metadata)
 
     def to_dict(self) -> dict[str, Any]:
         """The canonical dict form (operators without ``$``); ``compile_filter`` of it is equal."""

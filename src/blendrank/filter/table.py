@@ -17,7 +17,8 @@ import numpy as np
 from blendrank.errors import FilterError, InvalidInputError
 from blendrank.filter.columns import Column, build_column
 from blendrank.filter.compare import condition_mask
-from blendrank.filter.spec import And, Condition, Exists, Filter, Node, Not, Or, compile_filter
+from blendrank.filter.nodes import And, Condition, Exists, Node, Not, Or
+from blendrank.filter.spec import Filter, compile_filter
 
 
 class MetadataTable:

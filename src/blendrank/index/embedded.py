@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from blendrank import __version__
+from blendrank._version import __version__
 from blendrank.errors import (
     IndexFormatError,
     IndexNotFoundError,

@@ -8,7 +8,6 @@ sentence-transformers' ``CrossEncoder`` reads it (max length, activation, labels
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from typing import Any
 
 from blendrank._optional import require
 from blendrank.errors import ModelError
+from blendrank.models.weights import weights_hash
 
 #: ST activation paths (``torch.nn....``) we can apply without torch, by our short name
 ACTIVATIONS = {
@@ -27,7 +27,6 @@ ACTIVATIONS = {
     "torch.nn.modules.activation.Tanh": "tanh",
     "torch.nn.Tanh": "tanh",
 }
-WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin", "model.onnx", "onnx/model.onnx")
 VERY_LARGE = 10**30  # transformers' default model_max_length when the config sets none
 
 
@@ -130,26 +129,6 @@ def _activation(path: Path, config: dict[str, Any]) -> str:
             )
         # ST ignores untrusted non-torch activations and falls back to its default
     return "sigmoid"
-
-
-def weights_hash(path: Path) -> str:
-    """blake2b of the weight files (content, not names or dates), 16 hex digits."""
-    digest = hashlib.blake2b(digest_size=8)
-    found = False
-    for name in WEIGHT_FILES:
-        file = path / name
-        if not file.is_file():
-            continue
-        found = True
-        digest.update(name.encode())
-        with open(file, "rb") as handle:
-            while block := handle.read(1 << 22):
-                digest.update(block)
-    if not found:
-        raise ModelError(
-            f"{path} holds no model weights; expected one of {', '.join(WEIGHT_FILES)}"
-        )
-    return digest.hexdigest()
 
 
 def read_model_spec(path: Path) -> ModelSpec:

@@ -1,8 +1,9 @@
 """Export a cross-encoder to ONNX once, optionally fuse and quantise it, and cache the
 result under ``${BLENDRANK_CACHE:-~/.cache/blendrank}/onnx/<fingerprint>/model.onnx``.
 
-Every file is written into a temporary folder first and moved into place with one
-``os.replace``, so a crash or a second process never leaves a half-written model.
+The shared mechanics (cache root, atomic build, the torch export itself) live in
+:mod:`blendrank.models`; this module adds what is particular to cross-encoders: the
+sequence-classification model, first-token pruning, the ORT optimizer and int8.
 
 >>> path = onnx_model_file(read_model_spec(folder), quantize="int8")   # doctest: +SKIP
 >>> path.name                                                          # doctest: +SKIP
@@ -12,33 +13,25 @@ Every file is written into a temporary folder first and moved into place with on
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
-import tempfile
-import warnings
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
 from blendrank._optional import require
 from blendrank.errors import ModelError
+from blendrank.models.cache import build_once, cache_root
+from blendrank.models.onnx_export import OPSET, export_to_onnx, require_exporter, token_input_names
 from blendrank.rerank.cls_pruning import prune_last_layer
 from blendrank.rerank.cross_encoder_model import ModelSpec
 
 Quantize = Literal[None, "int8"]
 #: bump when the export recipe changes, so old cache entries are not reused
 EXPORT_VERSION = "4"  # 3: last layer computes the first token only; 4: per-channel int8
-OPSET = 17
-
-
-def cache_root() -> Path:
-    """``$BLENDRANK_CACHE`` or ``~/.cache/blendrank``."""
-    return Path(os.environ.get("BLENDRANK_CACHE") or "~/.cache/blendrank").expanduser()
 
 
 def input_names(spec: ModelSpec) -> list[str]:
-    names = ["input_ids", "attention_mask"]
-    return [*names, "token_type_ids"] if spec.uses_token_type_ids else names
+    """The inputs of the export, decided from config.json (no torch needed at run time)."""
+    return token_input_names(spec.uses_token_type_ids)
 
 
 def load_torch_model(
@@ -77,39 +70,17 @@ def export_onnx(
     ``prune`` computes the last layer for the first token only where that gives the same
     logits (:mod:`blendrank.rerank.cls_pruning`).
     """
-    torch = require("torch", "torch", "exporting a cross-encoder to ONNX")
-    require("onnx", "torch", "exporting a cross-encoder to ONNX")
+    require_exporter("exporting a cross-encoder to ONNX")
     model = load_torch_model(spec, trust_remote_code=trust_remote_code, eager_attention=True)
     if prune:
         model = prune_last_layer(model)
-    names = input_names(spec)
-
-    class Logits(torch.nn.Module):  # type: ignore[name-defined]  # positional inputs, logits out
-        def __init__(self, inner: Any) -> None:
-            super().__init__()
-            self.inner = inner
-
-        def forward(self, *inputs: Any) -> Any:
-            return self.inner(**dict(zip(names, inputs, strict=True))).logits
-
-    wrapper = Logits(model).eval()
-    dummy = tuple(torch.ones((2, 8), dtype=torch.long) for _ in names)
-    dynamic = {name: {0: "batch", 1: "sequence"} for name in names}
-    dynamic["logits"] = {0: "batch"}
-    out = target / "model.onnx"
-    with warnings.catch_warnings(), torch.no_grad():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(
-            wrapper,
-            dummy,
-            str(out),
-            input_names=names,
-            output_names=["logits"],
-            dynamic_axes=dynamic,
-            opset_version=OPSET,
-            dynamo=False,
-        )
-    return out
+    return export_to_onnx(
+        model,
+        target / "model.onnx",
+        input_names=input_names(spec),
+        output_name="logits",
+        output_axes={0: "batch"},
+    )
 
 
 def optimize_onnx(source: Path, target: Path, spec: ModelSpec) -> Path:
@@ -213,27 +184,3 @@ def onnx_model_file(
         "model.onnx",
         lambda folder: _build(spec, folder, quantize, optimize, trust_remote_code),
     )
-
-
-def build_once(final: Path, name: str, build: Callable[[Path], None]) -> Path:
-    """``final/name``, first calling ``build(folder)`` on a fresh temporary folder and moving
-    it to ``final`` in one ``os.replace`` when ``final/name`` does not exist yet."""
-    if (final / name).is_file():
-        return final / name
-    final.parent.mkdir(parents=True, exist_ok=True)
-    temporary = Path(tempfile.mkdtemp(prefix=".tmp-", dir=final.parent))
-    try:
-        build(temporary)
-        if final.exists() and not any(final.iterdir()):
-            final.rmdir()  # an empty --output folder may be replaced
-        try:
-            os.replace(temporary, final)
-        except OSError:
-            if not (final / name).is_file():  # not a lost race: a real failure
-                raise ModelError(
-                    f"cannot write the model to {final}: the folder exists and is "
-                    "not empty; pass an empty or new --output folder"
-                ) from None
-    finally:
-        shutil.rmtree(temporary, ignore_errors=True)
-    return final / name

@@ -29,9 +29,10 @@ import numpy as np
 
 from blendrank._optional import require
 from blendrank.errors import InvalidInputError
+from blendrank.models.cache import build_once, cache_root
 from blendrank.rerank.batching import pad_batch, token_budget_batches
 from blendrank.rerank.cross_encoder_model import ModelSpec
-from blendrank.rerank.onnx_export import EXPORT_VERSION, build_once, cache_root, onnx_model_file
+from blendrank.rerank.onnx_export import EXPORT_VERSION, onnx_model_file
 
 #: calibration pairs made when none are given; more changed rankings little (see docs)
 CALIBRATION_PAIRS = 64
@@ -65,8 +66,8 @@ def calibration_batches(
 ) -> list[dict[str, np.ndarray]]:
     """Model inputs for ``pairs``, cut to the window as scoring cuts them, in length-sorted
     batches like the ones the reranker runs."""
+    from blendrank.models.tokenizer import load_tokenizer
     from blendrank.rerank.onnx_export import input_names
-    from blendrank.rerank.windows import load_tokenizer
 
     tokenizer = load_tokenizer(spec.path)
     tokenizer.enable_truncation(max_length or spec.max_length, strategy="longest_first")

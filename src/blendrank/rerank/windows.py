@@ -16,12 +16,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 
-from blendrank.errors import InvalidInputError, ModelError
+from blendrank.errors import InvalidInputError
 
 LongDocuments = Literal["split", "truncate"]
 Aggregate = Literal["max", "mean", "first"]
@@ -36,32 +35,6 @@ class PairWindows:
     owner: np.ndarray
     split_documents: int
     query_truncated: bool
-
-
-def load_tokenizer(path: Path) -> Any:
-    """The folder's fast tokenizer (``tokenizers.Tokenizer``) with padding/truncation off.
-
-    ``tokenizer.json`` is read directly (no transformers import); a folder with only
-    ``vocab.txt``/sentencepiece files is converted once through transformers.
-    """
-    from tokenizers import Tokenizer
-
-    file = path / "tokenizer.json"
-    if file.is_file():
-        tokenizer = Tokenizer.from_file(str(file))
-    else:
-        from blendrank._optional import require
-
-        transformers = require(
-            "transformers", "torch", "reading a tokenizer without tokenizer.json"
-        )
-        try:
-            tokenizer = transformers.AutoTokenizer.from_pretrained(str(path)).backend_tokenizer
-        except Exception as exc:
-            raise ModelError(f"cannot load the tokenizer of {path}: {exc}") from exc
-    tokenizer.no_padding()
-    tokenizer.no_truncation()
-    return tokenizer
 
 
 def _check_texts(texts: Sequence[str]) -> list[str]:

@@ -16,7 +16,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
-from blendrank import __version__
+from blendrank._version import __version__
 from blendrank.errors import BlendrankError, DiskFullError, IndexLockedError, InvalidInputError
 from blendrank.service.config import ServiceConfig
 from blendrank.service.edge import EdgeMiddleware

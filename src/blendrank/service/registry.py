@@ -86,7 +86,7 @@ def served_model(name: str, reranker: Reranker) -> ServedModel:
         )
     tokenizer = None
     if reranker.tokenizer_folder is not None:
-        from blendrank.rerank.windows import load_tokenizer
+        from blendrank.models.tokenizer import load_tokenizer
 
         tokenizer = load_tokenizer(reranker.tokenizer_folder)
     return ServedModel(name, reranker, reranker.scale, tokenizer, reranker.max_length)

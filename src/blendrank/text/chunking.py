@@ -22,7 +22,8 @@ from typing import Any
 from tokenizers import Tokenizer
 
 from blendrank._bundled import MINILM_TOKENIZER
-from blendrank.errors import InvalidInputError, ModelError
+from blendrank.errors import InvalidInputError
+from blendrank.models.tokenizer import load_tokenizer as load_model_tokenizer
 from blendrank.types import Chunk, Document
 
 DEFAULT_TOKENIZER_NAME = "all-MiniLM-L6-v2"
@@ -36,29 +37,13 @@ def load_tokenizer(source: str | Path | None = None) -> Tokenizer:
 
     ``source``: None for the all-MiniLM-L6-v2 tokenizer shipped inside blendrank
     (``blendrank/_data/all-MiniLM-L6-v2``); a folder containing ``tokenizer.json``; or the path
-    of a ``tokenizer.json`` file.
+    of a ``tokenizer.json`` file (any source :func:`blendrank.models.tokenizer.load_tokenizer`
+    reads).
 
     >>> load_tokenizer().encode("Hello world", add_special_tokens=False).tokens
     ['hello', 'world']
     """
-    if source is None:
-        path = MINILM_TOKENIZER
-    else:
-        path = Path(source)
-        if path.is_dir():
-            path = path / "tokenizer.json"
-    if not path.is_file():
-        raise ModelError(
-            f"no tokenizer at {path}; pass a folder containing tokenizer.json, "
-            "the path of a tokenizer.json file, or None for the default tokenizer"
-        )
-    try:
-        tokenizer = Tokenizer.from_file(str(path))
-    except Exception as exc:  # tokenizers raises a bare Exception on bad JSON
-        raise ModelError(f"cannot load tokenizer {path}: {exc}") from exc
-    tokenizer.no_truncation()
-    tokenizer.no_padding()
-    return tokenizer
+    return load_model_tokenizer(MINILM_TOKENIZER if source is None else source)
 
 
 class TokenChunker:

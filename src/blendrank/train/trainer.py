@@ -397,7 +397,7 @@ def _versions() -> dict[str, str]:
     import torch
     import transformers
 
-    from blendrank import __version__
+    from blendrank._version import __version__
 
     return {
         "blendrank": __version__,
