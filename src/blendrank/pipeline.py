@@ -75,7 +75,7 @@ class Pipeline:
         per: str = "chunk",
         stored_vectors: StoredVectors | None = None,
     ) -> None:
-        if not isinstance(retriever, Retriever):
+        if not callable(getattr(retriever, "retrieve", None)):
             raise InvalidInputError(
                 f"retriever must implement retrieve(query, k) and retrieve_many(queries, k) "
                 f"(subclass blendrank.retrieve.RetrieverBase); got {type(retriever).__name__}"

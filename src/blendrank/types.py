@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, overload
 
 import numpy as np
@@ -83,6 +83,31 @@ class Hit:
     end: int = 0
     scores: dict[str, float] = field(default_factory=dict)
     ranks: dict[str, int] = field(default_factory=dict)
+
+    def but(
+        self,
+        *,
+        id: str | None = None,
+        score: float | None = None,
+        metadata: dict[str, Any] | None = None,
+        scores: dict[str, float] | None = None,
+        ranks: dict[str, int] | None = None,
+    ) -> Hit:
+        """A copy with the given fields changed (``dataclasses.replace`` without its
+        introspection: rankings copy hits on every stage, so this is on the query path)."""
+        return Hit(
+            self.id if id is None else id,
+            self.doc_id,
+            self.score if score is None else score,
+            self.text,
+            self.title,
+            self.metadata if metadata is None else metadata,
+            self.chunk_id,
+            self.start,
+            self.end,
+            self.scores if scores is None else scores,
+            self.ranks if ranks is None else ranks,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -277,8 +302,7 @@ class Ranking(Sequence[Hit]):
         out._ids, out._doc_ids = self._ids[:k], self._doc_ids[:k]
         out._scores = self._scores[:k]
         out._hits = self._hits[:k]
-        source = self
-        out._make = lambda p: source[p]
+        out._make = self._make  # the first k positions are the same candidates
         out.info = dict(self.info)
         return out
 
@@ -295,7 +319,7 @@ class Ranking(Sequence[Hit]):
 
         def make(i: int, _rank: int) -> Hit:
             hit = source[keep[i]]
-            return hit if hit.id == hit.doc_id else replace(hit, id=hit.doc_id)
+            return hit if hit.id == hit.doc_id else hit.but(id=hit.doc_id)
 
         doc_ids = [self._doc_ids[p] for p in keep]
         return Ranking.lazy(doc_ids, doc_ids, self._scores[keep], make, self.info)
@@ -306,6 +330,14 @@ def ranked_positions(ids: Sequence[str], scores: np.ndarray) -> np.ndarray | Non
     already in it (checked in one vectorised pass, the common case for a retriever)."""
     if len(scores) < 2:
         return None
+    if len(scores) <= 32:  # a short list: plain Python beats numpy's per-call overhead
+        values = scores.tolist()
+        in_order = all(
+            a > b or (a == b and ids[i] < ids[i + 1])
+            for i, (a, b) in enumerate(zip(values, values[1:], strict=False))
+        )
+        if in_order:
+            return None
     steps = np.diff(scores)
     if (steps < 0).all():
         return None

@@ -6,6 +6,7 @@ import json
 import random
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from blendrank import Document, Index
@@ -297,3 +298,18 @@ def test_ann_index_matches_exact_and_reopens(tmp_path: Path, sample_docs, kb_ind
         for query in ("restore a backup", "license seats", "GPU memory"):
             got = [h.id for h in reopened.search(query, top_k=3, mode="dense")]
             assert got == [h.id for h in kb_index.search(query, top_k=3, mode="dense")]
+
+
+def test_rows_holding_matches_the_analysed_row_texts(kb_index) -> None:
+    """The phrase rule's postings look-up agrees with analysing every row's text."""
+    retriever = kb_index._retrievers["bm25"]
+    state = retriever.state
+    rows = np.arange(state.n_rows)
+    texts = [
+        set(retriever.analyzer.analyze(state.row_text(int(r), retriever.phrase.title_in_chunks)))
+        for r in rows
+    ]
+    for tokens in (["backup"], ["restor", "backup"], ["password", "reset"], ["zzzunseen"]):
+        tokens = retriever.analyzer.analyze(" ".join(tokens))
+        want = np.array([set(tokens) <= row for row in texts])
+        np.testing.assert_array_equal(retriever.bm25.rows_holding(tokens, rows), want)

@@ -24,6 +24,7 @@ class BM25Retriever:
 
     def __init__(self, model: Any, n_rows: int, k1: float, b: float):
         self._model = model
+        self._sorted_postings: tuple[np.ndarray, np.ndarray] | None = None
         self.n_rows = n_rows
         self.k1 = k1
         self.b = b
@@ -82,6 +83,41 @@ class BM25Retriever:
         if not ids:
             return np.zeros(self.n_rows, dtype=np.float32)
         return self._model.get_scores_from_ids(ids)
+
+    def rows_holding(self, tokens: Sequence[str], rows: np.ndarray) -> np.ndarray:
+        """Which of ``rows`` contain every one of ``tokens`` (a token the index has never
+        seen is in no row), from the postings: a binary search per token and row."""
+        held = np.ones(len(rows), dtype=bool)
+        if self._model is None:
+            return held & False
+        postings = self._postings()
+        vocab = self._model.vocab_dict
+        for token in dict.fromkeys(tokens):
+            if token not in vocab:
+                return held & False
+            indptr, indices = postings
+            post = indices[indptr[vocab[token]] : indptr[vocab[token] + 1]]
+            if len(post) == 0:
+                return held & False
+            at = np.minimum(np.searchsorted(post, rows), len(post) - 1)
+            held &= post[at] == rows
+        return held
+
+    def _postings(self) -> tuple[np.ndarray, np.ndarray]:
+        """(indptr, row indices) per token, rows ascending within each token (checked once)."""
+        if self._sorted_postings is None:
+            matrix = self._model.scores
+            indptr, indices = np.asarray(matrix["indptr"]), np.asarray(matrix["indices"])
+            steps = np.diff(indices.astype(np.int64))
+            starts = indptr[1:-1]
+            inside = np.ones(len(steps), dtype=bool)
+            inside[starts[(starts > 0) & (starts <= len(steps))] - 1] = False
+            if not (steps[inside] > 0).all():  # sort each token's rows once
+                indices = indices.copy()
+                for t in range(len(indptr) - 1):
+                    indices[indptr[t] : indptr[t + 1]].sort()
+            self._sorted_postings = (indptr, indices)
+        return self._sorted_postings
 
     def search(
         self, tokens: Sequence[str], k: int, mask: np.ndarray | None = None

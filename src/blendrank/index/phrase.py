@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -59,19 +59,35 @@ class PhraseMatcher:
         return [query.strip()] if 2 <= len(query.split()) <= MAX_PHRASE_WORDS else []
 
     def adjust(
-        self, query: str, rows: np.ndarray, scores: np.ndarray, texts: Iterable[str]
+        self,
+        query: str,
+        rows: np.ndarray,
+        scores: np.ndarray,
+        text_of: Callable[[int], str],
+        may_hold: Callable[[str, np.ndarray], np.ndarray | None] | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Re-score BM25 candidates (rows, scores best first) for phrase matches."""
+        """Re-score BM25 candidates (rows, scores best first) for phrase matches.
+
+        ``text_of(row)`` is the text a row was indexed under; ``may_hold(phrase, rows)``,
+        when given, marks the rows that can hold the phrase at all (every one of its terms
+        is in the row: a cheap look-up in the BM25 postings), or None when it cannot tell;
+        only those rows are read."""
         phrases = self.phrases(query)
         if len(rows) == 0 or not phrases:
             return rows, scores
-        checks = [(p.lower().split(), phrase_pattern(p)) for p in phrases]
         found = np.zeros(len(rows), dtype=np.int64)
-        for i, text in enumerate(texts):
-            lowered = text.lower()
-            for words, pattern in checks:
+        lowered: dict[int, tuple[str, str]] = {}
+        for phrase in phrases:
+            words, pattern = phrase.lower().split(), phrase_pattern(phrase)
+            marked = None if may_hold is None else may_hold(phrase, rows)
+            positions = range(len(rows)) if marked is None else np.flatnonzero(marked).tolist()
+            for i in positions:
+                if i not in lowered:
+                    text = text_of(int(rows[i]))
+                    lowered[i] = (text, text.lower())
+                text, lower = lowered[i]
                 # substring test first: the regex runs only where every word occurs
-                if all(w in lowered for w in words) and pattern.search(text):
+                if all(w in lower for w in words) and pattern.search(text):
                     found[i] += 1
         if found.any() and not (found == found[0]).all():
             # each phrase found lifts a row by the best candidate score: more phrases, higher

@@ -17,7 +17,7 @@ from blendrank.index.dense import DenseRetriever
 from blendrank.index.phrase import PHRASE_POOL, PhraseMatcher
 from blendrank.index.state import IndexState
 from blendrank.retrieve.base import RetrieverBase, check_k
-from blendrank.types import Hit, Query, Ranking
+from blendrank.types import Hit, Query, Ranking, copy_metadata
 
 
 class QueryMasks:
@@ -47,29 +47,31 @@ def rows_ranking(
     """A ranking of index rows (chunks); hits are made only when read."""
     row_list = rows.tolist()
     chunk_ids = state.chunk_ids
+    ids = [chunk_ids[r] for r in row_list]
     doc_ids = state.row_doc_ids
     values = scores.astype(np.float64)
+    score_list = values.tolist()
 
     def make(i: int, rank: int) -> Hit:
-        chunk = state.chunk(row_list[i])
-        score = float(values[i])
+        row = row_list[i]
+        doc = state.documents[state.doc_rows[row]]
+        start, end = int(state.chunk_start[row]), int(state.chunk_end[row])
+        score = score_list[i]
         return Hit(
-            id=chunk.id,
-            doc_id=chunk.doc_id,
-            score=score,
-            text=chunk.text,
-            title=chunk.title,
-            metadata=chunk.metadata,
-            chunk_id=chunk.id,
-            start=chunk.start,
-            end=chunk.end,
-            scores={name: score},
-            ranks={name: rank},
+            ids[i],
+            doc.id,
+            score,
+            doc.text[start:end],
+            doc.title,
+            copy_metadata(doc.metadata),
+            ids[i],
+            start,
+            end,
+            {name: score},
+            {name: rank},
         )
 
-    return Ranking.lazy(
-        [chunk_ids[r] for r in row_list], [doc_ids[r] for r in row_list], values, make, info
-    )
+    return Ranking.lazy(ids, [doc_ids[r] for r in row_list], values, make, info)
 
 
 class IndexBM25(RetrieverBase):
@@ -104,10 +106,21 @@ class IndexBM25(RetrieverBase):
         depth = max(k, PHRASE_POOL) if self.phrase.phrases(query.text) else k
         rows, scores = self.bm25.search(tokens, depth, mask)
         complete = len(rows) < depth
-        texts = (self.state.row_text(int(r), self.phrase.title_in_chunks) for r in rows)
-        rows, scores = self.phrase.adjust(query.text, rows, scores, texts)
+        rows, scores = self.phrase.adjust(query.text, rows, scores, self._text, self._may_hold)
         info = {"timings": {"bm25": time.perf_counter() - start}, "complete": complete}
         return rows_ranking(self.state, self.name, rows[:k], scores[:k], info)
+
+    def _text(self, row: int) -> str:
+        return self.state.row_text(row, self.phrase.title_in_chunks)
+
+    def _may_hold(self, phrase: str, rows: np.ndarray) -> np.ndarray | None:
+        """Rows holding every analysed term of an ASCII phrase (English analysis is word
+        by word, so a verbatim occurrence has them all); None for other scripts, whose
+        segmentation depends on the surrounding text."""
+        if not phrase.isascii():
+            return None
+        tokens = self.analyzer.analyze(phrase)
+        return self.bm25.rows_holding(tokens, rows) if tokens else None
 
 
 class IndexDense(RetrieverBase):

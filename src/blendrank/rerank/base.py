@@ -228,11 +228,11 @@ def reranked(
         hit, value = candidates[i], float(values[i])
         metadata = copy_metadata(hit.metadata)
         if key is None:
-            out.append(replace(hit, score=value, metadata=metadata))
+            out.append(hit.but(score=value, metadata=metadata))
         else:
             scores_ = {**hit.scores, key: value}
             ranks = {**hit.ranks, key: rank}
-            out.append(replace(hit, score=value, metadata=metadata, scores=scores_, ranks=ranks))
+            out.append(hit.but(score=value, metadata=metadata, scores=scores_, ranks=ranks))
     return Ranking(out, info)
 
 

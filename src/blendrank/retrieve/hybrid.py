@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -42,8 +41,8 @@ class HybridRetriever(RetrieverBase):
     ``retrievers``: a list (each named by its ``name``) or a dict name -> retriever.
     ``weights`` are keyed by those names (default 1.0 each). With several retrievers each
     is asked for ``max(k, depth)`` candidates, since fusion needs a deep pool; one alone
-    is asked for ``k``. Each hit keeps every retriever's score and rank in
-    ``scores``/``ranks`` and adds ``"fused"``.
+    is asked for ``k`` and its ranking is returned as is. With several, each hit keeps
+    every retriever's score and rank in ``scores``/``ranks`` and adds ``"fused"``.
     """
 
     def __init__(
@@ -118,9 +117,9 @@ class HybridRetriever(RetrieverBase):
         complete = all(r.info.get("complete", len(r) < depth) for r in rankings.values())
         if self.per == "document":
             rankings = {name: r.per_document() for name, r in rankings.items()}
-        if len(rankings) == 1:
-            ((name, only),) = rankings.items()
-            fused = _single(only.top(k))
+        if len(rankings) == 1:  # nothing to fuse: the retriever's order is the answer
+            ((only,),) = (rankings.values(),)
+            fused = only.top(k)
         else:
             fused = self._fused(rankings, k)
         timings["fuse"] = timings.get("fuse", 0.0) + time.perf_counter() - start
@@ -157,24 +156,10 @@ class HybridRetriever(RetrieverBase):
                 ranks[name] = position + 1
             key, score = fused[i]
             scores["fused"], ranks["fused"] = score, rank
-            return replace(hit, id=key, score=score, scores=scores, ranks=ranks)
+            return hit.but(id=key, score=score, scores=scores, ranks=ranks)
 
         scores = np.array([s for _, s in fused], dtype=np.float64)
         return Ranking.lazy([key for key, _ in fused], doc_ids, scores, make)
-
-
-def _single(ranking: Ranking) -> Ranking:
-    """One retriever's ranking as the fused one: same order and scores, plus ``"fused"``."""
-
-    def make(i: int, rank: int) -> Hit:
-        hit = ranking[i]
-        return replace(
-            hit,
-            scores={**hit.scores, "fused": hit.score},
-            ranks={**hit.ranks, "fused": rank},
-        )
-
-    return Ranking.lazy(ranking.ids, ranking.doc_ids, ranking.scores, make)
 
 
 def _merge_timings(timings: dict[str, float], name: str, ranking: Ranking, seconds: float) -> None:
@@ -211,7 +196,9 @@ def _named(retrievers: Sequence[Retriever] | Mapping[str, Retriever]) -> dict[st
             raise InvalidInputError(
                 f"retriever names must be non-empty strings other than 'fused', got {name!r}"
             )
-        if not isinstance(retriever, Retriever):
+        if not callable(getattr(retriever, "retrieve", None)) or not callable(
+            getattr(retriever, "retrieve_many", None)
+        ):
             raise InvalidInputError(
                 f"retriever {name!r} is a {type(retriever).__name__}, which has no "
                 "retrieve(query, k) and retrieve_many(queries, k); subclass RetrieverBase"
