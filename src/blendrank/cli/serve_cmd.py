@@ -87,7 +87,8 @@ def load_rerankers(
     specs: list[str], *, threads: int | None, quantize: str | None, cache_size: int
 ) -> dict:
     """name -> Reranker for each ``[NAME=]SPEC``."""
-    from blendrank.rerank import LRUScoreCache, load_reranker
+    from blendrank.registry import load_reranker, plugin_for
+    from blendrank.rerank import LRUScoreCache
     from blendrank.service.registry import model_name, model_spec
 
     models: dict = {}
@@ -97,16 +98,12 @@ def load_rerankers(
             raise InvalidInputError(
                 f"two rerankers are called {name!r}; name them with --reranker NAME=SPEC"
             )
-        if spec.startswith("bi:"):
-            reranker = load_reranker(spec)
-        else:
-            from blendrank.rerank.cross_encoder import CrossEncoderReranker
-
-            reranker = CrossEncoderReranker(
-                spec.removeprefix("cross:"),
-                threads=threads,
-                quantize="int8" if quantize == "int8" else None,
-            )
+        # the server's --threads / --quantize go to the plugins that take them
+        wanted = {"threads": threads, "quantize": "int8" if quantize == "int8" else None}
+        takes = plugin_for("reranker", spec).options
+        reranker = load_reranker(
+            spec, **{k: v for k, v in wanted.items() if k in takes and v is not None}
+        )
         if cache_size:
             reranker.cache = LRUScoreCache(cache_size)
         models[name] = reranker

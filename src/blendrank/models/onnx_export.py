@@ -15,7 +15,6 @@ Needs the ``torch`` extra (torch, transformers, onnx).
 
 from __future__ import annotations
 
-import inspect
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -38,9 +37,15 @@ def token_input_names(token_types: bool) -> list[str]:
     return [*names, "token_type_ids"] if token_types else names
 
 
-def forward_takes_token_types(model: Any) -> bool:
-    """Whether ``model.forward`` accepts ``token_type_ids`` (BERT does, DistilBERT not)."""
-    return "token_type_ids" in inspect.signature(model.forward).parameters
+def uses_token_type_ids(config: Mapping[str, Any]) -> bool:
+    """Whether a model (its ``config.json`` as a dict) has more than one token type, so
+    ``token_type_ids`` carry information: BERT (2) yes; RoBERTa and XLM-R (1: always 0,
+    the model fills it in), DistilBERT and MPNet (none) no.
+
+    >>> uses_token_type_ids({"type_vocab_size": 2}), uses_token_type_ids({"type_vocab_size": 1})
+    (True, False)
+    """
+    return int(config.get("type_vocab_size") or 0) > 1
 
 
 def require_exporter(purpose: str) -> Any:
@@ -106,9 +111,9 @@ def legacy_exporter_flag(torch: Any) -> dict[str, Any]:
     """``{"dynamo": False}`` where ``torch.onnx.export`` has the switch (torch >= 2.5)."""
     # torch >= 2.9 defaults to the dynamo exporter, which needs onnxscript; the TorchScript
     # exporter needs neither and handles BERT-style encoders well.
-    if "dynamo" in inspect.signature(torch.onnx.export).parameters:
-        return {"dynamo": False}
-    return {}
+    release = torch.__version__.split("+")[0].split(".")
+    major, minor = (int(part) if part.isdigit() else 0 for part in (release + ["0", "0"])[:2])
+    return {"dynamo": False} if (major, minor) >= (2, 5) else {}
 
 
 def _positional(torch: Any, model: Any, names: list[str], output: str) -> Any:

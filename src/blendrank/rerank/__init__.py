@@ -12,10 +12,9 @@ stays light.
 
 from __future__ import annotations
 
-import inspect
 from typing import TYPE_CHECKING, Any
 
-from blendrank.errors import InvalidInputError, ModelError
+from blendrank.errors import ModelError
 from blendrank.rerank.base import Reranker, RerankResults, ScoreCache, cache_key
 from blendrank.rerank.bi_encoder import BiEncoderReranker, cosine_scores
 from blendrank.rerank.blend import BlendReranker
@@ -77,49 +76,7 @@ def _cross_encoder_class() -> Any:
 
 
 def load_reranker(spec: str | Reranker, **options: Any) -> Reranker:
-    """A reranker from a spec string (a :class:`Reranker` is returned as is).
+    """A reranker from a spec string; see :func:`blendrank.registry.load_reranker`."""
+    from blendrank.registry import load_reranker as load
 
-    - ``"bi:<embedder spec>"`` -> :class:`BiEncoderReranker` (``"bi:all-MiniLM-L6-v2"``)
-    - ``"cross:<folder or hub id>"`` or any other string -> ``CrossEncoderReranker``
-      (a local model folder or a Hugging Face hub id such as
-      ``"cross-encoder/ms-marco-MiniLM-L-6-v2"``)
-
-    ``options`` go to the class's constructor (``backend="openvino"``, ``quantize="int8"``,
-    ``max_length=256``...); an option the class does not take is an InvalidInputError
-    naming the ones it does (evaluation configs pass ``reranker_params`` here).
-    """
-    if isinstance(spec, Reranker):
-        if options:
-            raise InvalidInputError(
-                f"options {sorted(options)} cannot apply to an already built reranker; "
-                "pass them to its constructor"
-            )
-        return spec
-    if not isinstance(spec, str) or not spec.strip():
-        raise InvalidInputError(
-            f"reranker spec must be a non-empty string like 'bi:all-MiniLM-L6-v2' or a "
-            f"cross-encoder folder; got {spec!r}"
-        )
-    spec = spec.strip()
-    kind, sep, rest = spec.partition(":")
-    if sep and kind.lower() in ("bi", "cross"):
-        if not rest.strip():
-            raise InvalidInputError(f"reranker spec {spec!r} names no model after {kind!r}:")
-        if kind.lower() == "bi":
-            return _construct(BiEncoderReranker, rest.strip(), options)
-        spec = rest.strip()
-    return _construct(_cross_encoder_class(), spec, options)
-
-
-def _construct(cls: Any, model: str, options: dict[str, Any]) -> Reranker:
-    accepted = [
-        name
-        for name, p in inspect.signature(cls.__init__).parameters.items()
-        if p.kind is inspect.Parameter.KEYWORD_ONLY
-    ]
-    unknown = sorted(set(options) - set(accepted))
-    if unknown:
-        raise InvalidInputError(
-            f"{cls.__name__} takes no option(s) {unknown}; it takes: {', '.join(accepted)}"
-        )
-    return cls(model, **options)
+    return load(spec, **options)  # type: ignore[no-any-return]

@@ -16,6 +16,7 @@ from typing import Any
 
 from blendrank._optional import require
 from blendrank.errors import ModelError
+from blendrank.models.onnx_export import uses_token_type_ids
 from blendrank.models.weights import weights_hash
 
 #: ST activation paths (``torch.nn....``) we can apply without torch, by our short name
@@ -157,7 +158,7 @@ def read_model_spec(path: Path) -> ModelSpec:
         architecture=architecture,
         max_length=_max_length(path, config),
         activation=_activation(path, config),
-        uses_token_type_ids=int(config.get("type_vocab_size") or 0) > 1,
+        uses_token_type_ids=uses_token_type_ids(config),
         pad_token_id=int(config.get("pad_token_id") or 0),
         onnx_file=onnx_file,
         weights_hash=weights_hash(path),
