@@ -7,6 +7,7 @@ import json
 import shutil
 
 from blendrank.errors import InvalidInputError
+from blendrank.options import SEARCH_OPTIONS
 from blendrank.text.display import truncate
 
 
@@ -14,18 +15,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("search", help="search an index")
     p.add_argument("dir", help="index directory")
     p.add_argument("query", help="the query text")
-    p.add_argument("--top-k", type=int, default=10, help="results to return (default 10)")
-    p.add_argument("--mode", choices=["hybrid", "bm25", "dense"], default="hybrid")
-    p.add_argument("--fusion", choices=["rrf", "linear", "relative_score", "dbsf"], default="rrf")
-    p.add_argument("--rrf-k", type=int, default=60)
+    add_search_options(p)
     p.add_argument("--weights", help='JSON, e.g. \'{"bm25": 0.3, "dense": 0.7}\'')
     p.add_argument("--filter", help='JSON metadata filter, e.g. \'{"year": {"gte": 2020}}\'')
-    p.add_argument("--per", choices=["chunk", "document"], default="chunk")
-    p.add_argument("--candidates", type=int, default=100, help="first-stage depth (default 100)")
     p.add_argument(
         "--rerank", metavar="MODEL", help="rerank with this model (see `blendrank rerank`)"
     )
-    p.add_argument("--rerank-candidates", type=int, help="how many fused hits to rerank")
     p.add_argument(
         "--rerank-blend",
         type=float,
@@ -35,6 +30,24 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--json", action="store_true", help="print JSON lines, one hit per line")
     p.set_defaults(func=run)
+
+
+def add_search_options(parser: argparse.ArgumentParser) -> None:
+    """One flag per scalar search option, its default and choices from the one table."""
+    for option in SEARCH_OPTIONS.values():
+        default = "" if option.default is None else f" (default {option.default})"
+        parser.add_argument(
+            option.flag,
+            type=str if option.choices else int,
+            choices=option.choices,
+            default=option.default,
+            help=option.help + default,
+        )
+
+
+def search_options(args: argparse.Namespace) -> dict:
+    """The scalar search options from parsed flags."""
+    return {name: getattr(args, name) for name in SEARCH_OPTIONS}
 
 
 def parse_json_option(name: str, raw: str | None):
@@ -71,17 +84,7 @@ def run(args: argparse.Namespace) -> int:
     elif args.rerank_blend is not None:
         raise InvalidInputError("--rerank-blend needs --rerank MODEL")
     hits = index.search(
-        args.query,
-        args.top_k,
-        filter=filter_,
-        mode=args.mode,
-        fusion=args.fusion,
-        rrf_k=args.rrf_k,
-        weights=weights,
-        per=args.per,
-        candidates=args.candidates,
-        rerank=reranker,
-        rerank_candidates=args.rerank_candidates,
+        args.query, filter=filter_, weights=weights, rerank=reranker, **search_options(args)
     )
     if args.json:
         for hit in hits:

@@ -26,10 +26,11 @@ from typing import Any
 
 from blendrank.errors import InvalidInputError
 from blendrank.evaluate.metrics import DEFAULT_METRICS, validate_metric, validate_metrics
+from blendrank.options import SEARCH_OPTIONS, default
 
 PIPELINE_TYPES = ("index", "run", "rerank_run")
-MODES = ("hybrid", "bm25", "dense")
-FUSIONS = ("rrf", "linear", "relative_score", "dbsf")
+MODES = SEARCH_OPTIONS["mode"].choices or ()
+FUSIONS = SEARCH_OPTIONS["fusion"].choices or ()
 #: other spellings accepted in configs and tuning grids
 ALIASES = {"top_n": "rerank_candidates", "rerank": "reranker"}
 #: the settings that change what is indexed: pipelines differing here get their own index
@@ -83,14 +84,14 @@ class PipelineConfig:
 
     name: str
     type: str = "index"
-    mode: str = "hybrid"
-    fusion: str = "rrf"
-    rrf_k: int = 60
+    mode: str = default("mode")
+    fusion: str = default("fusion")
+    rrf_k: int = default("rrf_k")
     weights: dict[str, float] | None = None
     alpha: float | None = None
-    normalization: str = "minmax"
+    normalization: str = default("normalization")
     per: str = "document"
-    candidates: int = 100
+    candidates: int = default("candidates")
     top_k: int = 100
     reranker: str | None = None
     reranker_params: dict[str, Any] = field(default_factory=dict)

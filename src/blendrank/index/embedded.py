@@ -28,12 +28,13 @@ from blendrank.errors import (
 )
 from blendrank.index.bm25 import BM25Retriever
 from blendrank.index.dense import AnnConfig, DenseRetriever
-from blendrank.index.options import CHUNK_OVERLAP, CHUNK_SIZE, SearchOptions
+from blendrank.index.options import CHUNK_OVERLAP, CHUNK_SIZE
 from blendrank.index.phrase import PhraseMatcher
 from blendrank.index.retrievers import IndexBM25, IndexDense, QueryMasks
 from blendrank.index.state import IndexState, detached
 from blendrank.index.store import FORMAT_NAME, FORMAT_VERSION, IndexStore, damaged_files
 from blendrank.index.update import plan_update
+from blendrank.options import SearchOptions, default
 from blendrank.pipeline import Pipeline, StoredVectors
 from blendrank.rerank.base import Reranker
 from blendrank.retrieve.hybrid import HybridRetriever
@@ -399,14 +400,14 @@ class Index:
 
     def retriever(
         self,
-        mode: str = "hybrid",
+        mode: str = default("mode"),
         *,
-        fusion: str = "rrf",
-        rrf_k: int = 60,
+        fusion: str = default("fusion"),
+        rrf_k: int = default("rrf_k"),
         weights: Mapping[str, float] | None = None,
-        normalization: str = "minmax",
-        per: str = "chunk",
-        candidates: int = 100,
+        normalization: str = default("normalization"),
+        per: str = default("per"),
+        candidates: int = default("candidates"),
     ) -> HybridRetriever:
         """The first stage of this index as a :class:`~blendrank.retrieve.HybridRetriever`:
         its ``"bm25"`` and ``"dense"`` retrievers (``mode`` picks both or one), fused."""
@@ -466,16 +467,16 @@ class Index:
     def search(
         self,
         query: str | Query,
-        top_k: int = 10,
+        top_k: int = default("top_k"),
         *,
         filter: Mapping[str, Any] | None = None,
-        mode: str = "hybrid",
-        fusion: str = "rrf",
-        rrf_k: int = 60,
+        mode: str = default("mode"),
+        fusion: str = default("fusion"),
+        rrf_k: int = default("rrf_k"),
         weights: Mapping[str, float] | None = None,
-        normalization: str = "minmax",
-        per: str = "chunk",
-        candidates: int = 100,
+        normalization: str = default("normalization"),
+        per: str = default("per"),
+        candidates: int = default("candidates"),
         rerank: Reranker | None = None,
         rerank_candidates: int | None = None,
         timings: dict[str, float] | None = None,

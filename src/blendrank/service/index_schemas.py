@@ -4,11 +4,27 @@ options and document fields, unknown keys refused (a typo is a 422, not a silent
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+from blendrank.options import SEARCH_OPTIONS
 
 _STRICT = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+def _option(name: str) -> Any:
+    """The field of a search option: default, bounds, allowed values (in the OpenAPI
+    schema as an enum) and help, from :data:`blendrank.options.SEARCH_OPTIONS`."""
+    option = SEARCH_OPTIONS[name]
+    extra = {"enum": list(option.choices)} if option.choices else None
+    return Field(
+        option.default,
+        ge=option.minimum,
+        le=option.maximum,
+        description=option.help,
+        json_schema_extra=extra,  # type: ignore[arg-type]
+    )
 
 
 class SearchWeights(BaseModel):
@@ -26,17 +42,25 @@ class SearchRequest(BaseModel):
     model_config = _STRICT
 
     query: str = Field(min_length=1)
-    top_k: int = Field(10, ge=1, le=1000)
+    top_k: int = _option("top_k")
     filter: dict[str, Any] | None = None
-    mode: Literal["hybrid", "bm25", "dense"] = "hybrid"
-    fusion: Literal["rrf", "linear", "relative_score", "dbsf"] = "rrf"
-    rrf_k: int = Field(60, ge=1, le=1_000_000)
+    mode: str = _option("mode")
+    fusion: str = _option("fusion")
+    rrf_k: int = _option("rrf_k")
     weights: SearchWeights | None = None
-    normalization: Literal["minmax", "zscore"] = "minmax"
-    per: Literal["chunk", "document"] = "chunk"
-    candidates: int = Field(100, ge=1, le=10_000)
+    normalization: str = _option("normalization")
+    per: str = _option("per")
+    candidates: int = _option("candidates")
     rerank: str | None = Field(None, description="a served reranker's name")
-    rerank_candidates: int | None = Field(None, ge=1, le=10_000)
+    rerank_candidates: int | None = _option("rerank_candidates")
+
+    @field_validator(*(n for n, o in SEARCH_OPTIONS.items() if o.choices))
+    @classmethod
+    def _one_of_the_choices(cls, value: str, info: ValidationInfo) -> str:
+        choices = SEARCH_OPTIONS[str(info.field_name)].choices or ()
+        if value not in choices:
+            raise ValueError(f"must be one of {', '.join(choices)}")
+        return value
 
 
 class SearchHit(BaseModel):
