@@ -134,7 +134,7 @@ def _weights_hash(model: Path) -> str:
 
 def cached_scores(model: Path, name: str, variant: str, compute) -> dict:
     """Scores of one variant, cached under bench/cache keyed by the model's weights."""
-    from blendrank.rerank.onnx_export import EXPORT_VERSION
+    from blendrank.rerank.cross_encoder.export import EXPORT_VERSION
 
     tag = f"{variant}-x{EXPORT_VERSION}" if variant == "int8" else variant  # export recipe
     path = CACHE / "train-eval" / f"{name}-{_weights_hash(model)}-{tag}.json"
@@ -189,7 +189,7 @@ def _pipelines(first, scores, depth, blend_weight):
     """
     import numpy as np
 
-    from blendrank.rerank.cascade import cascade_scores
+    from blendrank.rerank.combinators.cascade import cascade_scores
 
     runs: dict[str, dict] = {"ce": {}, "blend": {}, "cascade": {}}
     for qid, hits in first.items():
@@ -322,7 +322,7 @@ def dl20(args) -> None:
     from blendrank.evaluate.datasets import load_rerank_set
     from blendrank.evaluate.metrics import evaluate_ranking
     from blendrank.rerank import BiEncoderReranker
-    from blendrank.rerank.cascade import cascade_scores
+    from blendrank.rerank.combinators.cascade import cascade_scores
     from blendrank.train import TrainConfig, load_trec_training, train_cross_encoder
 
     folder = DATA / "trec-dl20"

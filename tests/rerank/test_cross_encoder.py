@@ -166,7 +166,7 @@ def test_activation_is_read_from_config(tiny_ce_folder, tmp_path):
     config = json.loads((folder / "config.json").read_text())
     config["sentence_transformers"] = {"activation_fn": "torch.nn.modules.linear.Identity"}
     (folder / "config.json").write_text(json.dumps(config))
-    from blendrank.rerank.cross_encoder_model import read_model_spec
+    from blendrank.rerank.cross_encoder.model import read_model_spec
 
     assert read_model_spec(folder).activation == "identity"
 

@@ -9,8 +9,8 @@ import pytest
 from blendrank._bundled import MINILM_FOLDER
 from blendrank.errors import InvalidInputError
 from blendrank.models.tokenizer import load_tokenizer
-from blendrank.rerank.batching import pad_batch, token_budget_batches
-from blendrank.rerank.windows import aggregate_windows, encode_pairs
+from blendrank.rerank.cross_encoder.batching import pad_batch, token_budget_batches
+from blendrank.rerank.cross_encoder.windows import aggregate_windows, encode_pairs
 
 
 def test_batches_follow_the_token_budget_longest_first():

@@ -47,9 +47,9 @@ def _padded_batch(torch, vocab: int = 30522):
 
 def test_pruned_last_layer_gives_the_same_logits(tiny_ce_folder):
     torch = pytest.importorskip("torch", reason="torch (extra 'torch') is not installed")
-    from blendrank.rerank.cls_pruning import prune_last_layer
-    from blendrank.rerank.cross_encoder_model import read_model_spec
-    from blendrank.rerank.onnx_export import load_torch_model
+    from blendrank.rerank.cross_encoder.cls_pruning import prune_last_layer
+    from blendrank.rerank.cross_encoder.export import load_torch_model
+    from blendrank.rerank.cross_encoder.model import read_model_spec
 
     spec = read_model_spec(tiny_ce_folder)
     full = load_torch_model(spec, eager_attention=True)
@@ -65,9 +65,9 @@ def test_pruned_last_layer_gives_the_same_logits(tiny_ce_folder):
 
 def test_unknown_architecture_is_not_pruned(tiny_ce_folder):
     pytest.importorskip("torch", reason="torch (extra 'torch') is not installed")
-    from blendrank.rerank.cls_pruning import prune_last_layer
-    from blendrank.rerank.cross_encoder_model import read_model_spec
-    from blendrank.rerank.onnx_export import load_torch_model
+    from blendrank.rerank.cross_encoder.cls_pruning import prune_last_layer
+    from blendrank.rerank.cross_encoder.export import load_torch_model
+    from blendrank.rerank.cross_encoder.model import read_model_spec
 
     model = load_torch_model(read_model_spec(tiny_ce_folder), eager_attention=True)
     model.config.architectures = ["SomeFutureForSequenceClassification"]

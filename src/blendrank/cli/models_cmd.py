@@ -76,9 +76,9 @@ def _read_pairs(path: Path) -> list[tuple[str, str]]:
 
 def run(args: argparse.Namespace) -> int:
     from blendrank.errors import InvalidInputError
-    from blendrank.rerank.cross_encoder_model import read_model_spec, resolve_model_path
-    from blendrank.rerank.onnx_export import onnx_model_file
-    from blendrank.rerank.openvino_int8 import openvino_int8_file
+    from blendrank.rerank.cross_encoder.export import onnx_model_file
+    from blendrank.rerank.cross_encoder.model import read_model_spec, resolve_model_path
+    from blendrank.rerank.cross_encoder.openvino_int8 import openvino_int8_file
 
     if args.backend == "openvino" and not args.int8:
         raise InvalidInputError("--backend openvino converts to int8 only; add --int8")

@@ -1,7 +1,7 @@
 """Export a loaded Hugging Face model to one ONNX file: the mechanics every purpose shares.
 
 The embedders (:mod:`blendrank.embed.export`, output ``last_hidden_state``) and the
-cross-encoders (:mod:`blendrank.rerank.onnx_export`, output ``logits``) each load their
+cross-encoders (:mod:`blendrank.rerank.cross_encoder.export`, output ``logits``) each load their
 model class and pick the inputs; :func:`export_to_onnx` does the rest the same way for
 both: positional wrapper, a padded dummy batch, dynamic batch and sequence axes, opset
 :data:`OPSET`, the TorchScript exporter, then ``onnx.checker`` on the written file. Write

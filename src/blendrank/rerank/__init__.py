@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING, Any
 from blendrank.errors import ModelError
 from blendrank.rerank.base import Reranker, RerankResults, ScoreCache, cache_key
 from blendrank.rerank.bi_encoder import BiEncoderReranker, cosine_scores
-from blendrank.rerank.blend import BlendReranker
 from blendrank.rerank.cache import LRUScoreCache, SQLiteScoreCache
-from blendrank.rerank.cascade import CascadeReranker, cascade_scores
-from blendrank.rerank.ensemble import EnsembleReranker, ensemble_rrf, ensemble_weighted
-from blendrank.rerank.mmr import MMRReranker, maximal_marginal_relevance
-from blendrank.rerank.selective import SelectiveReranker, first_stage_decision
-from blendrank.rerank.threshold import ThresholdReranker
+from blendrank.rerank.combinators.blend import BlendReranker
+from blendrank.rerank.combinators.cascade import CascadeReranker, cascade_scores
+from blendrank.rerank.combinators.ensemble import EnsembleReranker, ensemble_rrf, ensemble_weighted
+from blendrank.rerank.combinators.mmr import MMRReranker, maximal_marginal_relevance
+from blendrank.rerank.combinators.selective import SelectiveReranker, first_stage_decision
+from blendrank.rerank.combinators.threshold import ThresholdReranker
 
 if TYPE_CHECKING:
     from blendrank.rerank.cross_encoder import CrossEncoderReranker

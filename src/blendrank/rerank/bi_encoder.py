@@ -1,7 +1,7 @@
 """Bi-encoder reranking: cosine similarity of the query's and each document's embedding.
 
 Cheap (one forward pass per text, no cross-attention), so it suits a first stage in
-:class:`~blendrank.rerank.cascade.CascadeReranker`. Stored vectors (e.g.
+:class:`~blendrank.rerank.combinators.cascade.CascadeReranker`. Stored vectors (e.g.
 ``Index.chunk_vectors``) can be scored without embedding the documents again.
 
 >>> rf = BiEncoderReranker("all-MiniLM-L6-v2")

@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from blendrank.errors import InvalidInputError
-from blendrank.rerank._composite import check_count
+from blendrank.rerank.combinators.base import check_count
 
 # SQLite before 3.32 allows 999 bound variables per statement.
 _BATCH = 900

@@ -9,7 +9,7 @@ first-stage top ``N = min(top_n, n)`` candidates::
 
 with ``norm`` (min-max or z-score) over those N. The other candidates are not scored by
 the reranker; they keep the first stage's order below every top-N candidate, exactly as
-in :func:`~blendrank.rerank.cascade.cascade_scores`. ``weight=1`` is plain reranking of
+in :func:`~blendrank.rerank.combinators.cascade.cascade_scores`. ``weight=1`` is plain reranking of
 the top N; ``weight=0`` is the first stage.
 
 First-stage scores come from the hits (``Hit.score``, the fused score, or
@@ -31,14 +31,6 @@ import numpy as np
 
 from blendrank.errors import InvalidInputError
 from blendrank.fuse.normalize import Normalization
-from blendrank.rerank._composite import (
-    CompositeReranker,
-    check_count,
-    check_fraction,
-    check_normalization,
-    check_reranker,
-    first_stage,
-)
 from blendrank.rerank.base import (
     Reranker,
     check_candidates,
@@ -46,7 +38,15 @@ from blendrank.rerank.base import (
     reranked,
     validate_query,
 )
-from blendrank.rerank.cascade import cascade_scores
+from blendrank.rerank.combinators.base import (
+    CompositeReranker,
+    check_count,
+    check_fraction,
+    check_normalization,
+    check_reranker,
+    first_stage,
+)
+from blendrank.rerank.combinators.cascade import cascade_scores
 from blendrank.types import Hit, Query, Ranking
 
 

@@ -15,8 +15,8 @@ import numpy as np
 
 from blendrank._optional import require
 from blendrank.errors import ModelError
-from blendrank.rerank.cross_encoder_model import ModelSpec
-from blendrank.rerank.onnx_export import load_torch_model
+from blendrank.rerank.cross_encoder.export import load_torch_model
+from blendrank.rerank.cross_encoder.model import ModelSpec
 
 
 class OnnxRunner:

@@ -27,7 +27,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from blendrank.fuse.normalize import minmax
-from blendrank.rerank._composite import CompositeReranker, check_fraction, check_reranker
 from blendrank.rerank.base import Reranker, check_candidates, reranked, validate_query
 from blendrank.rerank.bi_encoder import (
     DEFAULT_EMBEDDER,
@@ -36,6 +35,7 @@ from blendrank.rerank.bi_encoder import (
     cosine_scores,
     resolve_embedder,
 )
+from blendrank.rerank.combinators.base import CompositeReranker, check_fraction, check_reranker
 from blendrank.types import Hit, Query, Ranking
 
 if TYPE_CHECKING:

@@ -24,14 +24,6 @@ from typing import Any
 import numpy as np
 
 from blendrank.fuse.normalize import Normalization, minmax, normalize
-from blendrank.rerank._composite import (
-    CompositeReranker,
-    check_count,
-    check_fraction,
-    check_normalization,
-    check_reranker,
-    first_stage,
-)
 from blendrank.rerank.base import (
     Reranker,
     check_candidates,
@@ -40,6 +32,14 @@ from blendrank.rerank.base import (
     validate_query,
 )
 from blendrank.rerank.bi_encoder import BiEncoderReranker
+from blendrank.rerank.combinators.base import (
+    CompositeReranker,
+    check_count,
+    check_fraction,
+    check_normalization,
+    check_reranker,
+    first_stage,
+)
 from blendrank.types import Hit, Query, Ranking
 
 

@@ -26,12 +26,6 @@ import numpy as np
 
 from blendrank.errors import InvalidInputError
 from blendrank.fuse.normalize import Normalization, normalize
-from blendrank.rerank._composite import (
-    CompositeReranker,
-    check_normalization,
-    check_real,
-    check_reranker,
-)
 from blendrank.rerank.base import (
     Reranker,
     Scale,
@@ -39,6 +33,12 @@ from blendrank.rerank.base import (
     ranked_order,
     reranked,
     validate_query,
+)
+from blendrank.rerank.combinators.base import (
+    CompositeReranker,
+    check_normalization,
+    check_real,
+    check_reranker,
 )
 from blendrank.types import Hit, Query, Ranking
 

@@ -31,13 +31,6 @@ import numpy as np
 
 from blendrank.errors import InvalidInputError
 from blendrank.fuse.normalize import Normalization, normalize
-from blendrank.rerank._composite import (
-    CompositeReranker,
-    check_normalization,
-    check_real,
-    check_reranker,
-    first_stage,
-)
 from blendrank.rerank.base import (
     Reranker,
     Scale,
@@ -45,6 +38,13 @@ from blendrank.rerank.base import (
     ranked_order,
     reranked,
     validate_query,
+)
+from blendrank.rerank.combinators.base import (
+    CompositeReranker,
+    check_normalization,
+    check_real,
+    check_reranker,
+    first_stage,
 )
 from blendrank.types import Hit, Query, Ranking
 

@@ -30,16 +30,16 @@ import numpy as np
 from blendrank._optional import require
 from blendrank.errors import InvalidInputError
 from blendrank.models.cache import build_once, cache_root
-from blendrank.rerank.batching import pad_batch, token_budget_batches
-from blendrank.rerank.cross_encoder_model import ModelSpec
-from blendrank.rerank.onnx_export import EXPORT_VERSION, onnx_model_file
+from blendrank.rerank.cross_encoder.batching import pad_batch, token_budget_batches
+from blendrank.rerank.cross_encoder.export import EXPORT_VERSION, onnx_model_file
+from blendrank.rerank.cross_encoder.model import ModelSpec
 
 #: calibration pairs made when none are given; more changed rankings little (see docs)
 CALIBRATION_PAIRS = 64
 #: at most this many pairs in one calibration batch
 CALIBRATION_ROWS = 8
 INT8_VERSION = "2"
-SAMPLE = Path(__file__).resolve().parents[1] / "sample" / "support_kb.jsonl"
+SAMPLE = Path(__file__).resolve().parents[2] / "sample" / "support_kb.jsonl"
 
 
 def default_calibration_pairs(
@@ -67,7 +67,7 @@ def calibration_batches(
     """Model inputs for ``pairs``, cut to the window as scoring cuts them, in length-sorted
     batches like the ones the reranker runs."""
     from blendrank.models.tokenizer import load_tokenizer
-    from blendrank.rerank.onnx_export import input_names
+    from blendrank.rerank.cross_encoder.export import input_names
 
     tokenizer = load_tokenizer(spec.path)
     tokenizer.enable_truncation(max_length or spec.max_length, strategy="longest_first")

@@ -14,13 +14,13 @@ from typing import Any
 
 import numpy as np
 
-from blendrank.rerank._composite import (
+from blendrank.rerank.base import Reranker, Scale
+from blendrank.rerank.combinators.base import (
     CompositeReranker,
     check_count,
     check_real,
     check_reranker,
 )
-from blendrank.rerank.base import Reranker, Scale
 from blendrank.types import Hit, Query, Ranking
 
 

@@ -21,8 +21,8 @@ from blendrank._optional import require
 from blendrank.errors import ModelError
 from blendrank.models.cache import build_once, cache_root
 from blendrank.models.onnx_export import OPSET, export_to_onnx, require_exporter, token_input_names
-from blendrank.rerank.cls_pruning import prune_last_layer
-from blendrank.rerank.cross_encoder_model import ModelSpec
+from blendrank.rerank.cross_encoder.cls_pruning import prune_last_layer
+from blendrank.rerank.cross_encoder.model import ModelSpec
 
 Quantize = Literal[None, "int8"]
 #: bump when the export recipe changes, so old cache entries are not reused
@@ -68,7 +68,7 @@ def export_onnx(
     """Write ``target/model.onnx`` (fp32, dynamic batch and sequence axes) from the torch model.
 
     ``prune`` computes the last layer for the first token only where that gives the same
-    logits (:mod:`blendrank.rerank.cls_pruning`).
+    logits (:mod:`blendrank.rerank.cross_encoder.cls_pruning`).
     """
     require_exporter("exporting a cross-encoder to ONNX")
     model = load_torch_model(spec, trust_remote_code=trust_remote_code, eager_attention=True)

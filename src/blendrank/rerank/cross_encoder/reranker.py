@@ -24,12 +24,17 @@ import numpy as np
 from blendrank.errors import InvalidInputError
 from blendrank.models.tokenizer import load_tokenizer
 from blendrank.rerank.base import GroupScores, Reranker, Scale, ScoreCache, validate_query
-from blendrank.rerank.batching import pad_batch, token_budget_batches
-from blendrank.rerank.cross_encoder_backends import OnnxRunner, OpenVinoRunner, TorchRunner
-from blendrank.rerank.cross_encoder_model import read_model_spec, resolve_model_path
-from blendrank.rerank.onnx_export import onnx_model_file
-from blendrank.rerank.openvino_int8 import openvino_int8_file
-from blendrank.rerank.windows import Aggregate, LongDocuments, aggregate_windows, encode_pairs
+from blendrank.rerank.cross_encoder.backends import OnnxRunner, OpenVinoRunner, TorchRunner
+from blendrank.rerank.cross_encoder.batching import pad_batch, token_budget_batches
+from blendrank.rerank.cross_encoder.export import onnx_model_file
+from blendrank.rerank.cross_encoder.model import read_model_spec, resolve_model_path
+from blendrank.rerank.cross_encoder.openvino_int8 import openvino_int8_file
+from blendrank.rerank.cross_encoder.windows import (
+    Aggregate,
+    LongDocuments,
+    aggregate_windows,
+    encode_pairs,
+)
 
 Backend = Literal["onnx", "torch", "openvino"]
 Activation = Literal["auto", "sigmoid", "identity"]
