@@ -8,9 +8,10 @@ import asyncio
 import numpy as np
 import pytest
 
+from blendrank.rerank.base import positions, ranking_by_position
 from blendrank.service.batcher import MicroBatcher
 from blendrank.service.errors import ServiceError
-from blendrank.service.scores import Ranking
+from blendrank.types import Ranking
 
 
 class Recorder:
@@ -27,7 +28,7 @@ class Recorder:
         for _, texts in groups:
             scores = np.array([float(len(t)) for t in texts])
             order = np.argsort(-scores, kind="stable")
-            out.append(Ranking(order, scores[order]))
+            out.append(ranking_by_position(order, scores[order]))
         return out
 
 
@@ -47,7 +48,7 @@ def test_queued_requests_are_batched_within_the_pair_budget() -> None:
         return results
 
     results = asyncio.run(main())
-    assert [r.order.tolist() for r in results] == [[1, 0]] * 5
+    assert [positions(r) for r in results] == [[1, 0]] * 5
     assert recorder.batches == [["q0", "q1", "q2"], ["q3", "q4"]]  # 6 pairs, then the rest
 
 
@@ -62,7 +63,7 @@ def test_a_failing_request_is_retried_alone_and_fails_alone() -> None:
 
     first, failed, last = asyncio.run(main())
     assert isinstance(failed, ValueError)
-    assert first.order.tolist() == [1, 0] and last.order.tolist() == [1, 0]
+    assert positions(first) == [1, 0] and positions(last) == [1, 0]
     assert recorder.batches[0] == ["q0", "boom", "q2"]
     assert sorted(map(tuple, recorder.batches[1:])) == [("boom",), ("q0",), ("q2",)]
 

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from blendrank.errors import InvalidInputError
-from blendrank.rerank.base import Reranker
+from blendrank.rerank.base import Reranker, positions, ranking_by_position, scores_by_position
 from blendrank.service.config import ServiceConfig
-from blendrank.service.scores import Ranking, raw_scores, relevance_scores
+from blendrank.service.scores import raw_scores, relevance_scores
 
 
 def test_relevance_is_in_0_1_and_keeps_the_order() -> None:
@@ -26,9 +26,9 @@ def test_raw_scores_undo_the_activation() -> None:
 
 
 def test_ranking_top_and_positions() -> None:
-    ranking = Ranking(np.array([2, 0, 1]), np.array([0.9, 0.5, 0.1]))
-    assert ranking.top(2).order.tolist() == [2, 0]
-    assert ranking.by_position(3).tolist() == [0.5, 0.1, 0.9]
+    ranking = ranking_by_position([2, 0, 1], [0.9, 0.5, 0.1])
+    assert positions(ranking.top(2)) == [2, 0]
+    assert scores_by_position(ranking, 3).tolist() == [0.5, 0.1, 0.9]
 
 
 @pytest.mark.parametrize(

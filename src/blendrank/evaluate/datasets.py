@@ -32,8 +32,9 @@ from pathlib import Path
 from blendrank.errors import InvalidInputError
 from blendrank.types import Document
 
-#: qid -> [(doc_id, score)] in rank order (best first); a run of one system.
-Ranking = dict[str, list[tuple[str, float]]]
+#: qid -> [(doc_id, score)] in rank order (best first): a run of one system over many
+#: queries, as a TREC run file holds it (each query's list is a Ranking's ids and scores).
+Run = dict[str, list[tuple[str, float]]]
 #: qid -> {doc_id: grade}
 QrelsDict = dict[str, dict[str, int]]
 
@@ -163,7 +164,7 @@ def read_qrels(path: str | Path) -> QrelsDict:
     return qrels
 
 
-def read_run(path: str | Path) -> Ranking:
+def read_run(path: str | Path) -> Run:
     """A TREC run file (``qid Q0 docid rank score tag``) as {qid: [(docid, score)]}.
 
     Each list is ordered as trec_eval orders it: score descending, ties by document id
@@ -207,7 +208,7 @@ def trec_order(scores: Mapping[str, float]) -> list[tuple[str, float]]:
     return sorted(scores.items(), key=lambda item: (item[1], item[0]), reverse=True)
 
 
-def check_run(run: Ranking, queries: Mapping[str, str], *, what: str = "run") -> None:
+def check_run(run: Run, queries: Mapping[str, str], *, what: str = "run") -> None:
     """Raise if the run is empty or names queries the dataset does not have."""
     if not run or not any(run.values()):
         raise DatasetError(f"{what} is empty: no query has any result")
@@ -276,7 +277,7 @@ def load_beir(
 
 def load_rerank_set(
     path: str | Path, run: str | Path, split: str = "test"
-) -> tuple[EvalDataset, Ranking]:
+) -> tuple[EvalDataset, Run]:
     """A re-ranking set: the BEIR folder plus the run of candidates to rerank (a path
     relative to the folder, or absolute). Every candidate must be in the corpus (its text
     is needed), and the run must cover the dataset's queries."""
@@ -288,7 +289,7 @@ def load_rerank_set(
     return dataset, ranking
 
 
-def check_candidates(ranking: Ranking, corpus: Mapping[str, Document], source: str) -> None:
+def check_candidates(ranking: Run, corpus: Mapping[str, Document], source: str) -> None:
     missing = sorted({d for docs in ranking.values() for d, _ in docs if d not in corpus})
     if missing:
         raise DatasetError(

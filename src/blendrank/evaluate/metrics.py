@@ -29,7 +29,7 @@ import numpy as np
 
 from blendrank._optional import require
 from blendrank.errors import InvalidInputError
-from blendrank.evaluate.datasets import Ranking
+from blendrank.evaluate.datasets import Run
 
 #: metric family -> (ranx name, binary?, needs @k?)
 FAMILIES: dict[str, tuple[str, bool, bool]] = {
@@ -134,7 +134,7 @@ class MetricResult:
 
 def evaluate_ranking(
     qrels: Mapping[str, Mapping[str, int]],
-    ranking: Ranking,
+    ranking: Run,
     metrics: Sequence[str] = DEFAULT_METRICS,
     *,
     relevance_level: int = 1,

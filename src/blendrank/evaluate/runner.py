@@ -25,7 +25,7 @@ from blendrank.evaluate.analysis import QueryAnalysis, analyse_reranker
 from blendrank.evaluate.config import EvalConfig, PipelineConfig
 from blendrank.evaluate.datasets import (
     EvalDataset,
-    Ranking,
+    Run,
     check_candidates,
     check_run,
     read_run,
@@ -44,10 +44,10 @@ class PipelineRun:
     reranking pipeline, the first-stage ranking it started from."""
 
     config: PipelineConfig
-    ranking: Ranking
+    ranking: Run
     metrics: MetricResult
     latency: dict[str, LatencyStats]
-    first_stage: Ranking | None = None
+    first_stage: Run | None = None
     first_stage_metrics: MetricResult | None = None
     index_path: str | None = None
 
@@ -90,7 +90,7 @@ def search_index(
     reranker: Any,
     *,
     progress: bool,
-) -> tuple[Ranking, Ranking | None, list[dict[str, float]], list[float]]:
+) -> tuple[Run, Run | None, list[dict[str, float]], list[float]]:
     """Run every query through the index's pipeline once; returns (ranking, first-stage
     ranking or None, timings, totals). The first stage is the reranker's input of the
     same run, not a second search."""
@@ -105,8 +105,8 @@ def search_index(
         candidates=pipeline.candidates,
         rerank_candidates=pipeline.rerank_candidates,
     )
-    ranking: Ranking = {}
-    first: Ranking = {}
+    ranking: Run = {}
+    first: Run = {}
     timings: list[dict[str, float]] = []
     totals: list[float] = []
     if queries:  # warm-up, untimed: lazy loads (index files, model sessions) are not latency
@@ -125,13 +125,13 @@ def search_index(
 def rerank_candidates(
     pipeline: PipelineConfig,
     dataset: EvalDataset,
-    candidates: Ranking,
+    candidates: Run,
     reranker: Any,
     *,
     progress: bool,
-) -> tuple[Ranking, list[dict[str, float]], list[float]]:
+) -> tuple[Run, list[dict[str, float]], list[float]]:
     """Rerank each query's run candidates (top ``depth``); time the reranker."""
-    ranking: Ranking = {}
+    ranking: Run = {}
     timings: list[dict[str, float]] = []
     totals: list[float] = []
     if dataset.queries:  # warm-up, untimed (model session start-up is not latency)
@@ -182,7 +182,7 @@ def run_pipeline(
         from blendrank.rerank import BlendReranker
 
         reranker = BlendReranker(reranker, pipeline.rerank_blend)
-    first: Ranking | None = None
+    first: Run | None = None
     index_path = None
     if pipeline.type == "index":
         settings = index_settings or pipeline.index_settings()

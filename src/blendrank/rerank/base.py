@@ -115,6 +115,30 @@ def position_id(position: int) -> str:
     return f"{position:010d}"
 
 
+def ranking_by_position(
+    order: Sequence[int],
+    scores: Sequence[float] | np.ndarray,
+    info: Mapping[str, Any] | None = None,
+) -> Ranking:
+    """Texts passed by position, ranked: rank r is input position ``order[r]`` with
+    ``scores[r]``; the hits' ids are :func:`position_id` (ties by input position)."""
+    ids = [position_id(int(i)) for i in order]
+    values = np.asarray(scores, dtype=np.float64)
+    return Ranking.lazy(ids, ids, values, lambda i, rank: Hit(ids[i], ids[i], values[i], ""), info)
+
+
+def positions(ranking: Ranking) -> list[int]:
+    """The input positions of a :func:`ranking_by_position`, best first."""
+    return [int(i) for i in ranking.ids]
+
+
+def scores_by_position(ranking: Ranking, n: int) -> np.ndarray:
+    """Scores of ``n`` positions from a :func:`ranking_by_position` (NaN where absent)."""
+    out = np.full(n, np.nan, dtype=np.float64)
+    out[positions(ranking)] = ranking.scores
+    return out
+
+
 def candidates_of(
     documents: Sequence[DocumentLike], first_stage_scores: Sequence[float] | None = None
 ) -> list[Hit]:
@@ -279,10 +303,9 @@ class Reranker:
         candidates = [Hit(position_id(i), "", math.nan, t) for i, t in enumerate(texts)]
         if not candidates:
             return np.zeros(0, dtype=np.float32)
-        ranking = self.rerank(query, candidates)
-        out = np.full(len(candidates), np.nan, dtype=np.float32)
-        out[[int(i) for i in ranking.ids]] = ranking.scores
-        return out
+        return scores_by_position(self.rerank(query, candidates), len(candidates)).astype(
+            np.float32
+        )
 
     def score_groups(self, groups: Sequence[tuple[str, Sequence[str]]]) -> GroupScores:
         """Scores of several ``(query, texts)`` groups; a model that batches them in one

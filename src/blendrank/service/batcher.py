@@ -11,16 +11,16 @@ get 503 while queued ones are still finished. With ``batching=False`` each model
 holds one request (the baseline the load benchmark compares against).
 
 >>> import asyncio
->>> import numpy as np
+>>> from blendrank.rerank.base import ranking_by_position
 >>> def lengths(groups):
-...     return [Ranking(np.arange(len(t)), np.array([float(len(x)) for x in t])) for _, t in groups]
+...     return [ranking_by_position(range(len(t)), [float(len(x)) for x in t]) for _, t in groups]
 >>> async def demo():
 ...     batcher = MicroBatcher("m", lengths, max_batch_pairs=8, max_wait_s=0.001)
 ...     ranking = await batcher.submit("q", ["a", "bb"], timeout=5)
 ...     await batcher.close()
 ...     return ranking.scores.tolist()
 >>> asyncio.run(demo())
-[1.0, 2.0]
+[2.0, 1.0]
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from blendrank.service.errors import ServiceError, overloaded, unavailable
-from blendrank.service.scores import Ranking
+from blendrank.types import Ranking
 
 if TYPE_CHECKING:
     from blendrank.service.metrics import ServiceMetrics

@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from blendrank.pipeline import Pipeline
-from blendrank.rerank.base import reranked
+from blendrank.rerank.base import reranked, scores_by_position
 from blendrank.service.errors import ServiceError, too_large
 from blendrank.service.index_schemas import (
     BulkDocuments,
@@ -186,7 +186,7 @@ async def _search(
     hits = list(first)
     ranked = await state.rank(model, query.text, [h.text for h in hits])
     info = {"reranker": model.reranker.name, "documents": len(hits)}
-    return reranked(hits, ranked.by_position(len(hits)), min(top_k, len(hits)), info)
+    return reranked(hits, scores_by_position(ranked, len(hits)), min(top_k, len(hits)), info)
 
 
 def _write_result(service: Any, counts: dict[str, int], generation: int) -> dict[str, Any]:

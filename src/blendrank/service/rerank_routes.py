@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
+from blendrank.rerank.base import positions
 from blendrank.service.errors import ServiceError
 from blendrank.service.schemas import (
     CohereV1RerankRequest,
@@ -45,7 +46,7 @@ def rerank_router(state: ServiceState, responses: dict[int | str, dict[str, Any]
         scores = relevance_scores(ranking.scores, model.scale)
         results = [
             {"index": int(i), "relevance_score": float(s)}
-            for i, s in zip(ranking.order, scores, strict=True)
+            for i, s in zip(positions(ranking), scores, strict=True)
         ]
         return JSONResponse({"id": str(uuid.uuid4()), "results": results, "meta": meta("2")})
 
@@ -65,7 +66,7 @@ def rerank_router(state: ServiceState, responses: dict[int | str, dict[str, Any]
         ranking = (await state.rank(model, query, scored)).top(body.top_n)
         scores = relevance_scores(ranking.scores, model.scale)
         results: list[dict[str, Any]] = []
-        for i, s in zip(ranking.order, scores, strict=True):
+        for i, s in zip(positions(ranking), scores, strict=True):
             result: dict[str, Any] = {"index": int(i), "relevance_score": float(s)}
             if body.return_documents:
                 doc = body.documents[int(i)]
@@ -102,7 +103,7 @@ def rerank_router(state: ServiceState, responses: dict[int | str, dict[str, Any]
         convert = raw_scores if body.raw_scores else relevance_scores
         scores = convert(ranking.scores, model.scale)
         ranks: list[dict[str, Any]] = []
-        for i, s in zip(ranking.order, scores, strict=True):
+        for i, s in zip(positions(ranking), scores, strict=True):
             rank: dict[str, Any] = {"index": int(i), "score": float(s)}
             if body.return_text:
                 rank["text"] = body.texts[int(i)]

@@ -24,8 +24,6 @@ Pure: arrays in, arrays out.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from blendrank.rerank.base import Scale
@@ -59,30 +57,3 @@ def raw_scores(scores: np.ndarray, scale: Scale) -> np.ndarray:
     if scale == "tanh":
         return np.arctanh(np.clip(s, -1.0 + _EPS, 1.0 - _EPS))
     return s
-
-
-@dataclass(frozen=True)
-class Ranking:
-    """Documents of one request best first: ``order[r]`` is the input position of rank
-    ``r`` and ``scores[r]`` its score on the model's own scale. Usually every document;
-    a thresholding reranker may return fewer."""
-
-    order: np.ndarray
-    scores: np.ndarray
-
-    def __post_init__(self) -> None:
-        if self.order.shape != self.scores.shape:
-            raise ValueError(f"order {self.order.shape} and scores {self.scores.shape} differ")
-
-    def __len__(self) -> int:
-        return len(self.order)
-
-    def top(self, n: int | None) -> Ranking:
-        """The best ``n`` (all when ``n`` is None or larger than the ranking)."""
-        return self if n is None else Ranking(self.order[:n], self.scores[:n])
-
-    def by_position(self, n: int) -> np.ndarray:
-        """Scores indexed by input position (NaN for a position the ranking lacks)."""
-        out = np.full(n, np.nan, dtype=np.float64)
-        out[self.order] = self.scores
-        return out

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from blendrank.rerank.base import ranked_order
+from blendrank.rerank.base import ranked_order, ranking_by_position
 from blendrank.service.batcher import BatchFunction
 from blendrank.service.registry import ServedModel
-from blendrank.service.scores import Ranking
+from blendrank.types import Ranking
 
 if TYPE_CHECKING:
     from blendrank.service.metrics import ServiceMetrics
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 def ranking_from_scores(scores: np.ndarray) -> Ranking:
     """All documents best first (ties by input position, as ``rf(query, documents)``)."""
     order = ranked_order(scores)
-    return Ranking(order, np.asarray(scores, dtype=np.float64)[order])
+    return ranking_by_position(order.tolist(), np.asarray(scores, dtype=np.float64)[order])
 
 
 def _grouped_batch(
@@ -46,8 +46,7 @@ def _rerank_each(
         if metrics is not None and model.reranker.cache is not None:
             hits = int(results.info.get("cache_hits", 0))
             metrics.cache(model.name, hits, len(texts) - hits)
-        order = np.array([r.index for r in results], dtype=np.int64)
-        out.append(Ranking(order, np.array([r.score for r in results], dtype=np.float64)))
+        out.append(ranking_by_position([r.index for r in results], [r.score for r in results]))
     return out
 
 

@@ -14,8 +14,8 @@ from blendrank.service.errors import ServiceError, too_large, unavailable
 from blendrank.service.index_service import IndexService
 from blendrank.service.metrics import ServiceMetrics
 from blendrank.service.registry import ModelRegistry, ServedModel
-from blendrank.service.scores import Ranking
 from blendrank.service.scoring import batch_function
+from blendrank.types import Ranking
 
 
 class ServiceState:

@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from blendrank.evaluate.datasets import Ranking
+from blendrank.evaluate.datasets import Run
 
 if TYPE_CHECKING:
     from blendrank.evaluate.runner import EvalResult
@@ -29,7 +29,7 @@ def safe_tag(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "run"
 
 
-def format_trec_run(ranking: Ranking, tag: str, out: TextIO) -> None:
+def format_trec_run(ranking: Run, tag: str, out: TextIO) -> None:
     """Write ``ranking`` in rank order; scores as Python writes floats (round-trips)."""
     tag = safe_tag(tag)
     for qid, docs in ranking.items():
@@ -37,7 +37,7 @@ def format_trec_run(ranking: Ranking, tag: str, out: TextIO) -> None:
             out.write(f"{qid} Q0 {doc_id} {rank} {float(score)!r} {tag}\n")
 
 
-def write_trec_run(ranking: Ranking, tag: str, path: str | Path) -> Path:
+def write_trec_run(ranking: Run, tag: str, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8") as handle:
