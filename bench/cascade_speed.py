@@ -74,7 +74,7 @@ def main() -> None:
             )
             cascade = CascadeReranker(BiEncoderReranker(index.embedder), cross, top_n=args.top_n)
             variants[f"cascade N={args.top_n}, cross {backend} {quant or 'fp32'}"] = (
-                lambda c=cascade, q=query, h=hits: c.rerank_hits(q, h, 10)
+                lambda c=cascade, q=query, h=hits: c.rerank(q, h, 10)
             )
         variants["sentence-transformers CrossEncoder, all 100"] = lambda q=query, hs=hits: (
             reference.predict([(q, h.text) for h in hs], batch_size=32)

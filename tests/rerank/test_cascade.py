@@ -95,7 +95,7 @@ def hit(text, dense=None):
     return Hit(id=text, doc_id=text, score=0.0, text=text, scores=scores)
 
 
-def test_rerank_hits_uses_dense_scores_when_every_hit_has_one():
+def test_rerank_of_hits_uses_dense_scores_when_every_hit_has_one():
     # The embedder would rank x above y (cosine 1 vs 0); the hits' dense scores say y > x.
     embedder = FixedVectors({"q": [1, 0], "x": [1, 0], "y": [0, 1], "z": [-1, 0]})
     second = TableReranker({"x": 0.0, "y": 0.0, "z": 0.0}, "flat")
