@@ -148,3 +148,46 @@ def test_hybrid_of_hybrids_fuses_by_name(index):
     assert all(
         "fused" in h.scores and ("lexical" in h.scores or "both" in h.scores) for h in ranking
     )
+
+
+def test_ties_at_the_cut_are_chosen_by_id(tmp_path) -> None:
+    """retrieve(q, 1) is retrieve(q, 2).top(1) even when the cut falls inside a tie."""
+    index = Index.create(tmp_path / "kb")
+    index.add([Document("d2", "apple"), Document("d10", "apple")])
+    for name in ("bm25", "dense"):
+        retriever = index.retriever(name)
+        one, two = retriever.retrieve(Query("apple"), 1), retriever.retrieve(Query("apple"), 2)
+        assert one.ids == two.top(1).ids == ("d10#0",), name
+
+
+def test_a_pipeline_kept_across_writes_filters_the_generation_it_searches(tmp_path) -> None:
+    index = Index.create(tmp_path / "kb", embedder=None)
+    index.add([Document(f"d{i}", "apple pie", metadata={"s": "x"}) for i in range(3)])
+    pipeline = index.pipeline(mode="bm25")
+    index.add([Document("e0", "pear", metadata={"s": "y"}), Document("e1", "plum")])
+    index.delete(["d0"])
+    ranked = pipeline.run(Query("apple", {"s": "x"}), 5).final
+    assert sorted(ranked.doc_ids) == ["d0", "d1", "d2"]  # the generation it was made for
+    fresh = index.pipeline(mode="bm25").run(Query("apple", {"s": "x"}), 5).final
+    assert sorted(fresh.doc_ids) == ["d1", "d2"]
+
+
+def test_per_document_goes_deeper_when_one_document_fills_the_list(tmp_path) -> None:
+    """A phrase query fetches 50 BM25 rows but returns k: that is not 'complete'."""
+    index = Index.create(tmp_path / "kb", embedder=None, chunk_size=8, chunk_overlap=0)
+    index.add([Document("a", " ".join(["red apple pie"] * 120))])
+    index.add([Document(f"s{i}", f"a red apple number {i}") for i in range(5)])
+    hits = index.search("red apple", top_k=5, mode="bm25", per="document")
+    assert len(hits) == 5 and len({h.doc_id for h in hits}) == 5
+
+
+def test_the_phrase_rule_still_sees_an_identifier_inside_a_longer_one(tmp_path) -> None:
+    index = Index.create(tmp_path / "kb", embedder=None)
+    index.add(
+        [
+            Document("long", "error code E-4029-B was logged by the service " * 3),
+            Document("other", "code code code error error"),
+        ]
+    )
+    hits = index.search('"E-4029" code', top_k=2, mode="bm25")
+    assert hits[0].doc_id == "long"

@@ -108,3 +108,24 @@ def test_bad_input_says_what_to_fix():
     with pytest.raises(InvalidInputError, match="base must be a blendrank Reranker"):
         BlendReranker("not a model")  # type: ignore[arg-type]
     assert list(rf.rerank("q", [])) == []
+
+
+def test_stored_vectors_follow_the_hits_the_base_model_sees(tmp_path):
+    """With top_n below the candidates, the base bi-encoder gets the vectors of exactly
+    the hits it scores (it used to get all of them and refuse)."""
+    from blendrank import Document, Index
+    from blendrank.rerank import BiEncoderReranker
+
+    index = Index.create(tmp_path / "kb")
+    index.add([Document(f"d{i}", f"cats purr {i} times a day") for i in range(8)])
+    bi = BiEncoderReranker(index.embedder)
+    rf = BlendReranker(bi, weight=1.0, top_n=3)
+    result = index.pipeline(rf, mode="dense", candidates=8).run("why do cats purr", 8)
+    first = list(result.first_stage)
+    reranked = {h.id: h.scores["rerank"] for h in result.final if "rerank" in h.scores}
+    assert len(result.final) == 8
+    expected = bi.rerank("why do cats purr", first[:3])  # embeds the 3 texts itself
+    # weight 1 over the top 3: min-max of the bi-encoder's scores of exactly those 3
+    assert set(result.final.ids[:3]) == set(expected.ids)
+    assert result.final.ids[0] == expected.ids[0]
+    assert reranked[expected.ids[0]] == pytest.approx(1.0)

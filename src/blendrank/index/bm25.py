@@ -120,13 +120,18 @@ class BM25Retriever:
         return self._sorted_postings
 
     def search(
-        self, tokens: Sequence[str], k: int, mask: np.ndarray | None = None
+        self,
+        tokens: Sequence[str],
+        k: int,
+        mask: np.ndarray | None = None,
+        tie_key: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
+        """``tie_key`` (one value per row) orders equal scores, also at the cut."""
         scores = self.scores(tokens)
         rows = np.flatnonzero(scores > 0)  # sparse: only rows holding a query term
         if mask is not None:
             rows = rows[mask[rows]]
-        rows = rows[top_k_indices(scores[rows], k)]
+        rows = rows[top_k_indices(scores[rows], k, tie_key, rows)]
         return rows, scores[rows]
 
 

@@ -92,37 +92,54 @@ class DenseRetriever:
         return cls(vectors, ann, ann_config)
 
     def search(
-        self, query: np.ndarray, k: int, mask: np.ndarray | None = None, *, exact: bool = False
+        self,
+        query: np.ndarray,
+        k: int,
+        mask: np.ndarray | None = None,
+        *,
+        exact: bool = False,
+        tie_key: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """(rows, cosine scores) of the ``k`` nearest rows allowed by ``mask``, best first."""
+        """(rows, cosine scores) of the ``k`` nearest rows allowed by ``mask``, best first;
+        ``tie_key`` (one value per row) orders equal scores, also at the cut."""
         if k <= 0 or self.n_rows == 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         allowed = self.n_rows if mask is None else int(mask.sum())
         if allowed == 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         if exact or self.ann is None or self.ann_config is None:
-            return self._exact(query, k, mask, allowed)
+            return self._exact(query, k, mask, allowed, tie_key)
         if allowed < self.ann_config.exact_below:
-            return self._exact(query, k, mask, allowed)
-        return self._approximate(query, k, mask, allowed)
+            return self._exact(query, k, mask, allowed, tie_key)
+        return self._approximate(query, k, mask, allowed, tie_key)
 
     def _exact(
-        self, query: np.ndarray, k: int, mask: np.ndarray | None, allowed: int
+        self,
+        query: np.ndarray,
+        k: int,
+        mask: np.ndarray | None,
+        allowed: int,
+        key: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         q = np.asarray(query, dtype=np.float32)
         if mask is None:
             scores = self.vectors @ q
-            rows = top_k_indices(scores, k)
+            rows = top_k_indices(scores, k, key)
             return rows, scores[rows]
         subset = np.flatnonzero(mask)
         scores = (
             self.vectors[subset] @ q if allowed < self.n_rows // 2 else (self.vectors @ q)[subset]
         )
-        best = top_k_indices(scores, k)
+        best = top_k_indices(scores, k, key, subset)
         return subset[best], scores[best]
 
     def _approximate(
-        self, query: np.ndarray, k: int, mask: np.ndarray | None, allowed: int
+        self,
+        query: np.ndarray,
+        k: int,
+        mask: np.ndarray | None,
+        allowed: int,
+        key: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         # Oversample by the inverse of the filter's selectivity, widen until k pass the mask.
         fetch = min(self.n_rows, max(k, math.ceil(k * self.n_rows / allowed * 1.5)))
@@ -137,8 +154,8 @@ class DenseRetriever:
                 break
             fetch = min(self.n_rows, fetch * 4)
         if len(rows) < min(k, allowed):
-            return self._exact(query, k, mask, allowed)
-        order = np.lexsort((rows, -scores))[:k]
+            return self._exact(query, k, mask, allowed, key)
+        order = np.lexsort((rows if key is None else key[rows], -scores))[:k]
         return rows[order], scores[order]
 
 

@@ -212,8 +212,10 @@ class Index:
         """Make ``state`` and its retrievers the ones searches use."""
         self._state = state
         self._dense = dense
-        self._metadata = None
-        self._masks = masks = QueryMasks(self._filter_mask)
+        self._tables = StateTable(state)
+        # masks come from this state's own table: a pipeline or snapshot made before a
+        # write keeps filtering the generation its retrievers search
+        self._masks = masks = QueryMasks(self._tables.mask)
         phrase = PhraseMatcher(self.title_in_chunks)
         self._retrievers: dict[str, Any] = {
             "bm25": IndexBM25(state, bm25, phrase, self.analyzer, masks)
@@ -294,11 +296,7 @@ class Index:
         return np.asarray(self._dense.vectors[rows], dtype=np.float32)
 
     def metadata_table(self):
-        if self._metadata is None:
-            from blendrank.filter import MetadataTable
-
-            self._metadata = MetadataTable.from_records(self._state.row_metadata())
-        return self._metadata
+        return self._tables.table()
 
     # ---- writes ----------------------------------------------------------------------
 
@@ -531,8 +529,23 @@ class Index:
             timings.setdefault("per_query", []).extend(dict(r.timings) for r in results)
         return [list(r.final) for r in results]
 
-    def _filter_mask(self, expression: Any) -> np.ndarray:
-        return self.metadata_table().evaluate(expression, strict=len(self) > 0)
+
+class StateTable:
+    """The metadata table of one index state, built on first use."""
+
+    def __init__(self, state: IndexState) -> None:
+        self._state = state
+        self._table: Any = None
+
+    def table(self) -> Any:
+        if self._table is None:
+            from blendrank.filter import MetadataTable
+
+            self._table = MetadataTable.from_records(self._state.row_metadata())
+        return self._table
+
+    def mask(self, expression: Any) -> np.ndarray:
+        return self.table().evaluate(expression, strict=len(self._state.documents) > 0)
 
 
 def _search_options(options: dict[str, Any]) -> SearchOptions:

@@ -51,11 +51,13 @@ def rows_ranking(
     doc_ids = state.row_doc_ids
     values = scores.astype(np.float64)
     score_list = values.tolist()
+    documents = state.documents
+    doc_of, starts, ends = state.row_spans
 
     def make(i: int, rank: int) -> Hit:
         row = row_list[i]
-        doc = state.documents[state.doc_rows[row]]
-        start, end = int(state.chunk_start[row]), int(state.chunk_end[row])
+        doc = documents[doc_of[row]]
+        start, end = starts[row], ends[row]
         score = score_list[i]
         return Hit(
             ids[i],
@@ -104,8 +106,8 @@ class IndexBM25(RetrieverBase):
         mask = self.masks.mask(query)
         tokens = self.analyzer.analyze(query.text)
         depth = max(k, PHRASE_POOL) if self.phrase.phrases(query.text) else k
-        rows, scores = self.bm25.search(tokens, depth, mask)
-        complete = len(rows) < depth
+        rows, scores = self.bm25.search(tokens, depth, mask, self.state.id_order)
+        complete = len(rows) < depth and len(rows) <= k  # more than k fetched: more exist
         rows, scores = self.phrase.adjust(query.text, rows, scores, self._text, self._may_hold)
         info = {"timings": {"bm25": time.perf_counter() - start}, "complete": complete}
         return rows_ranking(self.state, self.name, rows[:k], scores[:k], info)
@@ -119,7 +121,9 @@ class IndexBM25(RetrieverBase):
         segmentation depends on the surrounding text."""
         if not phrase.isascii():
             return None
-        tokens = self.analyzer.analyze(phrase)
+        # only plain word tokens: "e-4029" is indexed whole, so a row holding "E-4029-B"
+        # (which the phrase rule matches) has "e", "4029" and "b" but no "e-4029"
+        tokens = [t for t in self.analyzer.analyze(phrase) if t.isalnum()]
         return self.bm25.rows_holding(tokens, rows) if tokens else None
 
 
@@ -149,7 +153,8 @@ class IndexDense(RetrieverBase):
         out = []
         for query, vector in zip(queries, vectors, strict=True):
             start = time.perf_counter()
-            rows, scores = self.dense.search(vector, k, self.masks.mask(query))
+            mask = self.masks.mask(query)
+            rows, scores = self.dense.search(vector, k, mask, tie_key=self.state.id_order)
             seconds = time.perf_counter() - start
             info = {
                 "timings": {"embed_query": embed, "dense": seconds},

@@ -5,11 +5,21 @@ from __future__ import annotations
 import numpy as np
 
 
-def top_k_indices(scores: np.ndarray, k: int) -> np.ndarray:
-    """Indices of the ``k`` highest scores, best first; equal scores keep index order.
+def top_k_indices(
+    scores: np.ndarray,
+    k: int,
+    tie_key: np.ndarray | None = None,
+    rows: np.ndarray | None = None,
+) -> np.ndarray:
+    """Indices of the ``k`` highest scores, best first; equal scores in ``tie_key`` order
+    (index order when None), also for which of them make the cut. When ``scores`` are
+    those of ``rows`` (a subset), ``tie_key`` is indexed by row, so only the few
+    candidates near the cut are looked up.
 
     >>> top_k_indices(np.array([0.1, 0.9, 0.5, 0.9]), 3).tolist()
     [1, 3, 2]
+    >>> top_k_indices(np.array([0.9, 0.9, 0.5]), 1, tie_key=np.array([1, 0, 2])).tolist()
+    [1]
     """
     n = scores.shape[0]
     if k <= 0 or n == 0:
@@ -22,5 +32,9 @@ def top_k_indices(scores: np.ndarray, k: int) -> np.ndarray:
         candidates = np.flatnonzero(scores >= kth)
     else:
         candidates = np.arange(n)
-    order = np.lexsort((candidates, -scores[candidates]))
+    if tie_key is None:
+        ties = candidates
+    else:
+        ties = tie_key[candidates if rows is None else rows[candidates]]
+    order = np.lexsort((ties, -scores[candidates]))
     return candidates[order[:k]].astype(np.int64)

@@ -252,7 +252,8 @@ def reranked(
         hit, value = candidates[i], float(values[i])
         metadata = copy_metadata(hit.metadata)
         if key is None:
-            out.append(hit.but(score=value, metadata=metadata))
+            scores_, ranks = dict(hit.scores), dict(hit.ranks)
+            out.append(hit.but(score=value, metadata=metadata, scores=scores_, ranks=ranks))
         else:
             scores_ = {**hit.scores, key: value}
             ranks = {**hit.ranks, key: rank}
@@ -345,7 +346,8 @@ class Reranker:
         scores = [np.array([0.0 if s is None else s for s in f], dtype=np.float32) for f in found]
         for (g, m), values in zip(todo, fresh, strict=True):
             scores[g][m] = values
-            self.cache.put_many([keys[g][i] for i in m], np.asarray(values).tolist())
+            finite = [(keys[g][i], float(v)) for i, v in zip(m, values, strict=True) if v == v]
+            self.cache.put_many([k for k, _ in finite], [v for _, v in finite])  # never NaN
         hits = sum(len(k) for k in keys) - sum(len(m) for m in missing)
         return GroupScores(scores, {**fresh.info, "cache_hits": hits})
 

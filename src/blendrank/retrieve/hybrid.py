@@ -119,9 +119,10 @@ class HybridRetriever(RetrieverBase):
             rankings = {name: r.per_document() for name, r in rankings.items()}
         if len(rankings) == 1:  # nothing to fuse: the retriever's order is the answer
             ((only,),) = (rankings.values(),)
-            fused = only.top(k)
+            fused, total = only.top(k), len(only)
         else:
-            fused = self._fused(rankings, k)
+            fused, total = self._fused(rankings, k)
+        complete = complete and total <= k  # a cut at k leaves more behind
         timings["fuse"] = timings.get("fuse", 0.0) + time.perf_counter() - start
         fused.info.update(timings=timings, complete=complete)
         return fused
@@ -133,9 +134,11 @@ class HybridRetriever(RetrieverBase):
             return {"weights": self.weights, "normalization": self.normalization}
         return {"weights": self.weights}
 
-    def _fused(self, rankings: Mapping[str, Ranking], k: int) -> Ranking:
+    def _fused(self, rankings: Mapping[str, Ranking], k: int) -> tuple[Ranking, int]:
+        """The fused top ``k`` and how many candidates the fusion had."""
         runs = {name: (r.ids, r.scores.tolist()) for name, r in rankings.items()}
-        fused = fuse(self.fusion, runs, **self._parameters())[:k]
+        every = fuse(self.fusion, runs, **self._parameters())
+        fused = every[:k]
         where = {name: {key: p for p, key in enumerate(r.ids)} for name, r in rankings.items()}
         entries: list[list[tuple[str, int]]] = []
         doc_ids = []
@@ -159,7 +162,7 @@ class HybridRetriever(RetrieverBase):
             return hit.but(id=key, score=score, scores=scores, ranks=ranks)
 
         scores = np.array([s for _, s in fused], dtype=np.float64)
-        return Ranking.lazy([key for key, _ in fused], doc_ids, scores, make)
+        return Ranking.lazy([key for key, _ in fused], doc_ids, scores, make), len(every)
 
 
 def _merge_timings(timings: dict[str, float], name: str, ranking: Ranking, seconds: float) -> None:

@@ -113,7 +113,8 @@ class BlendReranker(CompositeReranker):
                 "(index.search(..., rerank=rf)) to get them"
             )
         top = ranked_order(first)[: self.top_n or len(hits)]
-        second, inner = self.inner(self.base, text, [hits[i] for i in top], vectors)
+        given = None if vectors is None else np.asarray(vectors)[top]  # rows follow the hits
+        second, inner = self.inner(self.base, text, [hits[i] for i in top], given)
         info = self.info(hits, inner, second_stage_scored=int(len(top)), weight=self.weight)
         if not hits:
             return Ranking(info=info)
