@@ -89,3 +89,55 @@ def test_a_closed_batcher_refuses_with_503() -> None:
     with pytest.raises(ServiceError) as caught:
         asyncio.run(main())
     assert caught.value.status == 503 and "shutting down" in caught.value.message
+
+
+class Gated(Recorder):
+    """A Recorder whose model calls wait for ``gate`` (no sleeps: the test decides)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        import threading
+
+        self.gate = threading.Event()
+        self.sizes: list[list[int]] = []
+
+    def __call__(self, groups):
+        self.sizes.append([len(t) for _, t in groups])
+        assert self.gate.wait(timeout=30), "test gate never opened"
+        return super().__call__(groups)
+
+
+def test_a_large_request_is_queued_in_parts_and_joined_in_order() -> None:
+    recorder = Recorder()
+    texts = ["a" * n for n in (3, 9, 1, 7, 5, 2, 8)]
+
+    async def main():
+        batcher = MicroBatcher("m", recorder, max_batch_pairs=3, batching=False, split_pairs=3)
+        ranking = await batcher.submit("q", texts, timeout=10)
+        await batcher.close()
+        return ranking
+
+    ranking = asyncio.run(main())
+    assert positions(ranking) == [1, 6, 3, 4, 0, 5, 2]  # the whole request, by length
+    assert ranking.scores.tolist() == [9, 8, 7, 5, 3, 2, 1]
+    assert len(recorder.batches) == 3  # parts of 3, 3 and 1 texts, one model call each
+
+
+def test_the_parts_of_an_abandoned_request_are_never_scored() -> None:
+    """A request that times out while its first part is being scored: its other parts
+    are dropped from the queue, so the model is free for the next request at once."""
+    gated = Gated()
+
+    async def main():
+        batcher = MicroBatcher("m", gated, max_batch_pairs=2, batching=False, split_pairs=2)
+        with pytest.raises(ServiceError) as timed_out:
+            await batcher.submit("long", ["x"] * 10, timeout=0.2)  # five parts of two
+        assert timed_out.value.status == 504
+        gated.gate.set()
+        after = await batcher.submit("next", ["yy", "y"], timeout=10)
+        await batcher.close()
+        return after
+
+    after = asyncio.run(main())
+    assert positions(after) == [0, 1]
+    assert gated.sizes == [[2], [2]]  # the first part of 'long' (already running), then 'next'

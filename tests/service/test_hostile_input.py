@@ -117,3 +117,27 @@ def test_json_sent_as_text_plain_says_to_set_the_content_type(bm25_index, start_
     assert "Content-Type: application/json" in response.json()["message"]
     ok = httpx.post(f"{server.url}/search", json={"query": "agent", "mode": "bm25"})
     assert ok.status_code == 200
+
+
+def test_a_request_over_the_compute_budget_is_413_before_any_model_work(start_server, tiny) -> None:
+    """1,000 documents of 10,000 characters fit every other limit but would hold the model
+    for minutes; the budget refuses them at once and says which limit to raise."""
+    import httpx
+
+    server = start_server({"tiny": tiny}, max_request_tokens=100_000)
+    docs = ["word " * 2000] * 1000  # 10,000 characters each
+    response = httpx.post(
+        f"{server.url}/v2/rerank",
+        json={"model": "tiny", "query": "q", "documents": docs},
+        timeout=60,
+    )
+    assert response.status_code == 413
+    message = response.json()["message"]
+    assert "--max-request-tokens" in message and "about 2,500,250 tokens" in message
+    assert server.state.batchers["tiny"].queued_pairs == 0
+    small = httpx.post(
+        f"{server.url}/v2/rerank",
+        json={"model": "tiny", "query": "q", "documents": ["a short one", "another"]},
+        timeout=60,
+    )
+    assert small.status_code == 200

@@ -50,6 +50,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--max-body-bytes", type=int, default=16 * 2**20, help="request body size (16 MiB)"
     )
     p.add_argument(
+        "--max-request-tokens",
+        type=int,
+        default=400_000,
+        help="model work per request, estimated as characters / 4 (400000: about 30 s of "
+        "a MiniLM cross-encoder on two cores)",
+    )
+    p.add_argument(
         "--max-batch-pairs", type=int, default=256, help="(query, doc) pairs per model call"
     )
     p.add_argument(
@@ -128,6 +135,7 @@ def run(args: argparse.Namespace) -> int:
         max_documents=args.max_documents,
         max_document_chars=args.max_document_chars,
         max_body_bytes=args.max_body_bytes,
+        max_request_tokens=args.max_request_tokens,
         batching=not args.no_batching,
         max_batch_pairs=args.max_batch_pairs,
         max_wait_ms=args.max_wait_ms,

@@ -34,6 +34,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import numpy as np
+
+from blendrank.rerank.base import ranked_order, ranking_by_position, scores_by_position
 from blendrank.service.errors import ServiceError, overloaded, unavailable
 from blendrank.types import Ranking
 
@@ -68,12 +71,16 @@ class MicroBatcher:
         max_wait_s: float = 0.005,
         max_queue_pairs: int = 16_384,
         metrics: ServiceMetrics | None = None,
+        split_pairs: int | None = None,
     ) -> None:
         self.name = name
         self.batching = batching
         self.max_batch_pairs = max_batch_pairs
         self.max_wait_s = max_wait_s
         self.max_queue_pairs = max_queue_pairs
+        #: requests larger than this are queued as parts (scores must not depend on the
+        #: other documents: pair scorers only), so abandoned parts are never computed
+        self.split_pairs = split_pairs
         self._run_batch = run_batch
         self._metrics = metrics
         self._queue: deque[_Job] = deque()
@@ -105,15 +112,22 @@ class MicroBatcher:
                 f"{self.max_queue_pairs})",
                 self.retry_after(),
             )
-        job = _Job(query, list(texts), asyncio.get_running_loop().create_future())
-        self._queue.append(job)
-        self._set_queued(self._queued_pairs + job.pairs)
+        loop = asyncio.get_running_loop()
+        step = self.split_pairs or max(1, len(texts))
+        parts = [list(texts[i : i + step]) for i in range(0, len(texts), step)] or [[]]
+        jobs = [_Job(query, part, loop.create_future()) for part in parts]
+        self._queue.extend(jobs)
+        self._set_queued(self._queued_pairs + sum(job.pairs for job in jobs))
         assert self._wakeup is not None  # set by _start
         self._wakeup.set()
         try:
-            return await asyncio.wait_for(asyncio.shield(job.future), timeout)
+            rankings = await asyncio.wait_for(
+                asyncio.shield(asyncio.gather(*(job.future for job in jobs))), timeout
+            )
+            return rankings[0] if len(jobs) == 1 else _joined(rankings)
         except TimeoutError:
-            job.future.cancel()  # the worker skips it if it has not started it yet
+            for job in jobs:
+                job.future.cancel()  # the worker skips every part it has not started
             if self._metrics is not None:
                 self._metrics.rejected(self.name, "timeout")
             raise ServiceError(
@@ -124,7 +138,12 @@ class MicroBatcher:
                 error_type="timeout",
             ) from None
         except asyncio.CancelledError:  # the client went away
-            job.future.cancel()
+            for job in jobs:
+                job.future.cancel()
+            raise
+        except BaseException:
+            for job in jobs:
+                job.future.cancel()
             raise
 
     def retry_after(self) -> int:
@@ -246,3 +265,11 @@ class MicroBatcher:
             return self._run_batch([group])[0]
         except Exception as exc:
             return exc
+
+
+def _joined(rankings: list[Ranking]) -> Ranking:
+    """One request's ranking from its parts' rankings (each ranks all of its part, the
+    parts in input order)."""
+    scores = np.concatenate([scores_by_position(r, len(r)) for r in rankings])
+    order = ranked_order(scores)
+    return ranking_by_position(order.tolist(), scores[order])

@@ -31,7 +31,10 @@ class ServiceConfig:
 
     ``max_documents``: documents per rerank request (and per bulk write);
     ``max_document_chars``: characters per document (and per query);
-    ``max_body_bytes``: request body size. Each breach is a 413 naming the limit.
+    ``max_body_bytes``: request body size; ``max_request_tokens``: model work one request
+    may ask for, estimated as (query + document characters) / 4 summed over the documents
+    (the default, 400,000, is about 30 s of a MiniLM-sized cross-encoder on two cores).
+    Each breach is a 413 naming the limit.
     ``batching``: merge concurrent cross-encoder requests into one model call, up to
     ``max_batch_pairs`` (query, document) pairs, waiting at most ``max_wait_ms`` for more
     requests once one has arrived; off, each request is one model call.
@@ -45,6 +48,7 @@ class ServiceConfig:
     max_documents: int = 1000
     max_document_chars: int = 100_000
     max_body_bytes: int = 16 * 2**20
+    max_request_tokens: int = 400_000
     batching: bool = True
     max_batch_pairs: int = 256
     max_wait_ms: float = 5.0
@@ -62,6 +66,7 @@ class ServiceConfig:
             ("max_documents", 1),
             ("max_document_chars", 1),
             ("max_body_bytes", 1024),
+            ("max_request_tokens", 1),
             ("max_batch_pairs", 1),
             ("max_queue_pairs", 1),
         ):

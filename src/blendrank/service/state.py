@@ -38,6 +38,9 @@ class ServiceState:
                 model.name,
                 batch_function(model, metrics),
                 batching=config.batching and model.batched,
+                # a pair scorer's large request is queued in parts, so the parts not yet
+                # scored are dropped when it times out or its client goes away
+                split_pairs=config.max_batch_pairs if model.batched else None,
                 max_batch_pairs=config.max_batch_pairs,
                 max_wait_s=config.max_wait_ms / 1000.0,
                 max_queue_pairs=config.max_queue_pairs,
@@ -85,10 +88,24 @@ class ServiceState:
 
     # ---- scoring -------------------------------------------------------------------------
 
+    def check_budget(self, query: str, texts: Sequence[str]) -> None:
+        """413 when scoring ``texts`` for ``query`` would take more model work than one
+        request may ask for (so it is refused before it can hold the model for minutes)."""
+        tokens = sum(len(query) + len(t) for t in texts) // 4
+        limit = self.config.max_request_tokens
+        if tokens > limit:
+            raise too_large(
+                f"this request needs about {tokens:,} tokens of model work (query and "
+                f"documents, estimated as characters / 4); this server takes at most "
+                f"{limit:,} per request (--max-request-tokens): send fewer or shorter "
+                "documents, or split the request"
+            )
+
     async def rank(self, model: ServedModel, query: str, texts: Sequence[str]) -> Ranking:
         """The documents ranked by ``model``, through its micro-batcher."""
         if self.closing:
             raise unavailable("the server is shutting down; retry on another instance", 1)
+        self.check_budget(query, texts)
         return await self.batchers[model.name].submit(query, texts, self.config.request_timeout_s)
 
     def prepare_texts(
