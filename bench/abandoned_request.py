@@ -1,5 +1,5 @@
 """Does a rerank request that times out keep the model busy? A long request (400 SciFact
-abstracts, about 20 s of cross-encoder work on 2 cores) is sent with a short server
+abstracts, about 13 s of cross-encoder work on 2 cores) is sent with a short server
 timeout; as soon as its 504 arrives, small requests (20 short passages) are sent one after
 another and their latency is compared with the same requests on an idle server.
 
@@ -72,17 +72,18 @@ def start(model: Path, source: str | None, log: Path) -> tuple[subprocess.Popen,
             time.sleep(0.2)
 
 
-def small_latencies(url: str, short: list[str], n: int) -> list[float]:
+def small_latencies(url: str, short: list[str], n: int) -> tuple[list[float], int]:
+    """Seconds of ``n`` small requests one after another, and how many failed (504)."""
     import httpx
 
-    out = []
+    out, failed = [], 0
     for i in range(n):
         body = {"model": "minilm", "query": f"question {i}", "documents": short}
         t0 = time.perf_counter()
         response = httpx.post(f"{url}/v2/rerank", json=body, timeout=120)
         out.append(time.perf_counter() - t0)
-        assert response.status_code == 200, response.text[:200]
-    return out
+        failed += response.status_code != 200
+    return out, failed
 
 
 def measure(model: Path, source: str | None, label: str, work: Path) -> dict:
@@ -92,12 +93,17 @@ def measure(model: Path, source: str | None, label: str, work: Path) -> dict:
     process, url = start(model, source, work / f"{label}.log")
     try:
         small_latencies(url, short, 3)  # warm-up: model session, export cache
-        idle = small_latencies(url, short, 10)
+        idle, _ = small_latencies(url, short, 10)
         body = {"model": "minilm", "query": "how do cells age", "documents": long}
         t0 = time.perf_counter()
         response = httpx.post(f"{url}/v2/rerank", json=body, timeout=120)
         long_seconds = time.perf_counter() - t0
-        after = small_latencies(url, short, 10)
+        after, failed = small_latencies(url, short, 10)
+        # then wait until the model is free again: how long the abandoned work ran on
+        t1 = time.perf_counter()
+        while small_latencies(url, short, 1)[1]:
+            pass
+        busy_until = time.perf_counter() - t1
     finally:
         process.terminate()
         process.wait(timeout=60)
@@ -109,6 +115,8 @@ def measure(model: Path, source: str | None, label: str, work: Path) -> dict:
         "idle_max_s": max(idle),
         "first_after_s": after[0],
         "after_p50_s": percentile(after, 50),
+        "after_failed": failed,
+        "extra_wait_s": busy_until,
     }
 
 
@@ -127,14 +135,14 @@ def main() -> None:
     rows = [
         f"| {r['label']} | {r['long_status']} after {r['long_seconds']:.1f} s | "
         f"{r['idle_p50_s'] * 1e3:.0f} ms | {r['first_after_s'] * 1e3:.0f} ms | "
-        f"{r['after_p50_s'] * 1e3:.0f} ms |"
+        f"{r['after_p50_s'] * 1e3:.0f} ms | {r['after_failed']} of 10 |"
         for r in runs
     ]
     body = "\n".join(
         [
             "## A long rerank request that times out",
             "",
-            "One request of 400 SciFact abstracts (title + text, about 20 s of MiniLM-L6 "
+            "One request of 400 SciFact abstracts (title + text, about 13 s of MiniLM-L6 "
             f"cross-encoder work) against `--request-timeout {TIMEOUT_S:g}`, then 10 small "
             "requests (20 passages of 300 characters) one after another, as soon as the 504 "
             "arrives. `blendrank serve`, ONNX fp32, 2 threads, "
@@ -142,8 +150,8 @@ def main() -> None:
             "compute budget (`--max-request-tokens 10000000`) to reach the model.",
             "",
             "| server | long request | small request, idle server (p50) | first small "
-            "request after the 504 | small requests after (p50) |",
-            "|---|---|---:|---:|---:|",
+            "request after the 504 | small requests after (p50) | of those, 504 |",
+            "|---|---|---:|---:|---:|---:|",
             *rows,
             "",
             f"Machine: {machine()}. Reproduce: `python bench/abandoned_request.py "
