@@ -108,16 +108,12 @@ class LiveServer:
     def __init__(self, app: Any, port: int) -> None:
         import uvicorn
 
+        from blendrank.service.server import uvicorn_config
+
         self.app = app
         self.url = f"http://127.0.0.1:{port}"
-        config = uvicorn.Config(
-            app,
-            host="127.0.0.1",
-            port=port,
-            log_config=None,
-            access_log=False,
-            timeout_graceful_shutdown=30,
-        )
+        service = app.state.service.config
+        config = uvicorn_config(app, port=port, header_timeout=service.header_timeout_s)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 

@@ -141,3 +141,49 @@ def test_a_request_over_the_compute_budget_is_413_before_any_model_work(start_se
         timeout=60,
     )
     assert small.status_code == 200
+
+
+def _read_all(sock, limit: float = 10.0) -> bytes:
+    """Everything the server sends until it closes the connection (or ``limit`` s)."""
+    import time
+
+    sock.settimeout(limit)
+    data, deadline = b"", time.monotonic() + limit
+    while time.monotonic() < deadline:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def test_a_client_trickling_headers_is_disconnected(start_server, kb_index) -> None:
+    """Slow clients (slowloris) no longer hold connections forever: headers must arrive
+    within --header-timeout, a body within --body-timeout (then 408)."""
+    import socket
+    import time
+
+    server = start_server({}, index=kb_index, header_timeout_s=0.5, body_timeout_s=0.5)
+    host, port = server.url.removeprefix("http://").split(":")
+    silent = socket.create_connection((host, int(port)))  # opens, sends nothing
+    trickle = socket.create_connection((host, int(port)))
+    trickle.sendall(b"POST /search HTTP/1.1\r\nHost: x\r\n")  # headers never finished
+    start = time.monotonic()
+    assert _read_all(silent) == b"" and _read_all(trickle) == b""
+    assert time.monotonic() - start < 5
+    slow_body = socket.create_connection((host, int(port)))
+    slow_body.sendall(
+        b"POST /search HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b'Content-Length: 100\r\n\r\n{"query"'
+    )
+    answer = _read_all(slow_body)
+    assert answer.startswith(b"HTTP/1.1 408") and b"--body-timeout" in answer
+    for sock in (silent, trickle, slow_body):
+        sock.close()
+    import httpx
+
+    with httpx.Client(base_url=server.url, timeout=30) as client:  # keep-alive still works
+        for _ in range(2):
+            assert (
+                client.post("/search", json={"query": "backup", "mode": "bm25"}).status_code == 200
+            )

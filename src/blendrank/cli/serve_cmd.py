@@ -50,6 +50,18 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--max-body-bytes", type=int, default=16 * 2**20, help="request body size (16 MiB)"
     )
     p.add_argument(
+        "--header-timeout",
+        type=float,
+        default=10.0,
+        help="seconds a connection may take to send a request's headers (10), then closed",
+    )
+    p.add_argument(
+        "--body-timeout",
+        type=float,
+        default=30.0,
+        help="seconds a request may take to send its body (30), then 408",
+    )
+    p.add_argument(
         "--max-request-tokens",
         type=int,
         default=400_000,
@@ -142,6 +154,8 @@ def run(args: argparse.Namespace) -> int:
         max_queue_pairs=args.max_queue_pairs,
         request_timeout_s=args.request_timeout,
         shutdown_timeout_s=args.shutdown_timeout,
+        header_timeout_s=args.header_timeout,
+        body_timeout_s=args.body_timeout,
     )
     models = load_rerankers(
         args.reranker, threads=args.threads, quantize=args.quantize, cache_size=args.cache_size
@@ -153,5 +167,6 @@ def run(args: argparse.Namespace) -> int:
         port=args.port,
         log_level=args.log_level,
         shutdown_timeout=args.shutdown_timeout,
+        header_timeout=args.header_timeout,
     )
     return 0

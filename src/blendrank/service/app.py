@@ -203,5 +203,10 @@ def build_app(models: Mapping[str, Any], index: Any, config: ServiceConfig) -> F
     async def prometheus_metrics() -> Response:
         return Response(metrics.render(), media_type=metrics.content_type)
 
-    app.add_middleware(EdgeMiddleware, max_body_bytes=config.max_body_bytes, metrics=metrics)
+    app.add_middleware(
+        EdgeMiddleware,
+        max_body_bytes=config.max_body_bytes,
+        metrics=metrics,
+        body_timeout=config.body_timeout_s,
+    )
     return app

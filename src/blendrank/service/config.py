@@ -40,6 +40,8 @@ class ServiceConfig:
     requests once one has arrived; off, each request is one model call.
     ``max_queue_pairs``: pairs waiting per model before new requests get 429.
     ``request_timeout_s``: how long a request may wait for its scores (then 504).
+    ``header_timeout_s``: how long a connection may take to send a request's headers
+    (then it is closed); ``body_timeout_s``: how long to send its body (then 408).
     ``api_keys``: when non-empty, every endpoint but ``/health`` needs
     ``Authorization: Bearer <key>``.
     """
@@ -54,6 +56,8 @@ class ServiceConfig:
     max_wait_ms: float = 5.0
     max_queue_pairs: int = 16_384
     request_timeout_s: float = 30.0
+    header_timeout_s: float = 10.0
+    body_timeout_s: float = 30.0
     shutdown_timeout_s: float = 30.0
 
     def __post_init__(self) -> None:
@@ -73,6 +77,8 @@ class ServiceConfig:
             _check_int(name, getattr(self, name), minimum)
         _check_seconds("max_wait_ms", self.max_wait_ms, 0.0)
         _check_seconds("request_timeout_s", self.request_timeout_s, 0.001)
+        _check_seconds("header_timeout_s", self.header_timeout_s, 0.001)
+        _check_seconds("body_timeout_s", self.body_timeout_s, 0.001)
         _check_seconds("shutdown_timeout_s", self.shutdown_timeout_s, 0.0)
         if self.max_queue_pairs < self.max_documents:
             raise InvalidInputError(

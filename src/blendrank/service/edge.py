@@ -6,6 +6,7 @@ goes to the server log with the request id).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -54,10 +55,18 @@ async def send_json(send: Send, status: int, body: dict[str, Any], request_id: s
 class EdgeMiddleware:
     """Request id, body limit, metrics, access log and the last-resort 500 (see module)."""
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, metrics: ServiceMetrics) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        metrics: ServiceMetrics,
+        body_timeout: float = 30.0,
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.metrics = metrics
+        self.body_timeout = body_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -83,7 +92,20 @@ class EdgeMiddleware:
 
         self.metrics.in_flight.inc()
         try:
-            body, refusal = await self._read_body(scope, receive)
+            try:
+                body, refusal = await asyncio.wait_for(
+                    self._read_body(scope, receive), self.body_timeout
+                )
+            except TimeoutError:
+                status = 408
+                message = (
+                    f"the request body did not arrive within {self.body_timeout:g} s "
+                    "(--body-timeout); send it at once"
+                )
+                await send_json(
+                    send, 408, error_body(408, message, "timeout", request_id), request_id
+                )
+                return
             if refusal is not None:
                 status = 413
                 await send_json(
