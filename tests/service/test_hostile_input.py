@@ -187,3 +187,27 @@ def test_a_client_trickling_headers_is_disconnected(start_server, kb_index) -> N
             assert (
                 client.post("/search", json={"query": "backup", "mode": "bm25"}).status_code == 200
             )
+
+
+def test_error_bodies_never_show_the_servers_paths(start_server, bm25_index, monkeypatch) -> None:
+    """A damaged generation met while serving is a 500 that says what to do, without the
+    index's location (or the model cache's, or the home folder's)."""
+    import httpx
+
+    from blendrank.errors import IndexFormatError
+
+    server = start_server({}, index=bm25_index)
+    folder = str(bm25_index.path)
+
+    async def damaged():
+        raise IndexFormatError(
+            f"index generation {folder}/gen-000002 is damaged: vectors.npy has 3 rows. "
+            "Restore the index folder from a backup, or rebuild it"
+        )
+
+    monkeypatch.setattr(server.state.index, "current", damaged)
+    response = httpx.get(f"{server.url}/documents/kb-001", timeout=30)
+    assert response.status_code == 500
+    body = response.text
+    assert folder not in body and "<index folder>/gen-000002 is damaged" in body
+    assert "Traceback" not in body and 'File "' not in body

@@ -64,6 +64,9 @@ class Health(BaseModel):
 
 def _json_error(request: Request, status: int, message: str, error_type: str, **headers: str):
     request_id = getattr(request.state, "request_id", None)
+    service = getattr(request.app.state, "service", None)
+    if service is not None:  # never the server's own paths in a response
+        message = service.redact(message)
     return JSONResponse(
         error_body(status, message, error_type, request_id), status_code=status, headers=headers
     )

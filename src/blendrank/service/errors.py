@@ -61,3 +61,25 @@ def unavailable(message: str, retry_after: int | None = None) -> ServiceError:
 
 def too_large(message: str) -> ServiceError:
     return ServiceError(413, message, error_type="payload_too_large")
+
+
+class Redactor:
+    """Takes the server's own file system locations out of error messages: a client
+    learns what to fix, not where the index, the model cache or the models live.
+
+    >>> redact = Redactor({"/srv/kb": "<index folder>", "/root": "~"})
+    >>> redact("index generation /srv/kb/gen-000002 is damaged")
+    'index generation <index folder>/gen-000002 is damaged'
+    """
+
+    def __init__(self, places: Mapping[str, str]) -> None:
+        # longest first, so a folder inside another is named by the more precise label
+        self._places = sorted(
+            ((str(p).rstrip("/"), label) for p, label in places.items() if str(p).strip("/")),
+            key=lambda item: -len(item[0]),
+        )
+
+    def __call__(self, message: str) -> str:
+        for place, label in self._places:
+            message = message.replace(place, label)
+        return message

@@ -65,6 +65,10 @@ class IndexService:
         self._stamp = stamp
 
     @property
+    def path(self) -> str:
+        return str(self._writer.path)
+
+    @property
     def snapshot(self) -> tuple[Index, int]:
         """The index as of the last commit and its generation (safe from any thread)."""
         return self._snapshot

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from blendrank.errors import InvalidInputError
 from blendrank.service.batcher import MicroBatcher
 from blendrank.service.config import ServiceConfig
-from blendrank.service.errors import ServiceError, too_large, unavailable
+from blendrank.service.errors import Redactor, ServiceError, too_large, unavailable
 from blendrank.service.index_service import IndexService
 from blendrank.service.metrics import ServiceMetrics
 from blendrank.service.registry import ModelRegistry, ServedModel
@@ -33,6 +33,7 @@ class ServiceState:
         self.config = config
         self.metrics = metrics
         self.closing = False
+        self.redact = Redactor(_private_places(models, index))
         self.batchers = {
             model.name: MicroBatcher(
                 model.name,
@@ -125,3 +126,20 @@ class ServiceState:
         await asyncio.gather(*(b.close(timeout) for b in self.batchers.values()))
         if self.index is not None:
             await asyncio.get_running_loop().run_in_executor(None, self.index.close)
+
+
+def _private_places(models: ModelRegistry, index: IndexService | None) -> dict[str, str]:
+    """Folders whose paths error messages must not show, with what to say instead."""
+    from pathlib import Path
+
+    from blendrank.models.cache import cache_root
+
+    places = {str(cache_root()): "<model cache>"}
+    for model in models:
+        folder = model.reranker.tokenizer_folder
+        if folder is not None:
+            places[str(folder)] = f"<model {model.name}>"
+    if index is not None:
+        places[index.path] = "<index folder>"
+    places[str(Path.home())] = "~"
+    return places
