@@ -19,7 +19,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from blendrank.index.embedded import Index
 
-    problems = Index.open(args.dir).verify()
+    problems = Index.verify_folder(args.dir)
     if args.json:
         print(json.dumps({"ok": not problems, "problems": problems}, ensure_ascii=False))
     elif problems:

@@ -14,7 +14,9 @@ from __future__ import annotations
 import datetime as dt
 import os
 import warnings
+import zipfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
@@ -44,6 +46,8 @@ DEFAULT_EMBEDDER = "all-MiniLM-L6-v2"
 T = TypeVar("T")
 #: how many generations Index.open tries when commits keep replacing the one it loads
 OPEN_ATTEMPTS = 20
+#: generations up to this size are checked by checksum on open, larger ones by size
+CHECKSUM_ON_OPEN_BYTES = 256 * 2**20
 
 
 class Index:
@@ -161,14 +165,16 @@ class Index:
         >>> index.add([Document("a", "text")])["added"], index.verify()
         (1, [])
         """
-        files = self._manifest.get("files")
-        if files is None:
-            return [
-                "this index was written before blendrank recorded checksums; the next "
-                "write records them"
-            ]
-        folder = self._store.generation_dir(int(self._manifest["generation"]))
-        return damaged_files(folder, files, digests=True)
+        return _verified(self._store, self._manifest)
+
+    @staticmethod
+    def verify_folder(path: str | os.PathLike[str]) -> list[str]:
+        """:meth:`verify` without opening the index (so damage that stops it from opening
+        is still named file by file)."""
+        store = IndexStore(Path(path))
+        if not store.exists():
+            raise IndexNotFoundError(f"no blendrank index at {path}")
+        return _verified(store, store.read_manifest())
 
     def refresh(self) -> bool:
         """Load the newest generation if another process (the CLI, another writer) has
@@ -193,17 +199,34 @@ class Index:
 
     def _load_generation(self, manifest: Mapping[str, Any]) -> None:
         folder = self._store.generation_dir(int(manifest["generation"]))
-        problems = damaged_files(folder, manifest.get("files") or {}, digests=False)
-        if problems:  # sizes only: one stat per file (blendrank verify reads every byte)
+        files = manifest.get("files") or {}
+        # a generation up to CHECKSUM_ON_OPEN_BYTES has its checksums read on open (about
+        # 0.1 s per 100 MB), so a same-size damage cannot give different results; a larger
+        # one is checked by size (one stat per file) and `blendrank verify` reads the rest
+        small = sum(int(f.get("bytes", 0)) for f in files.values()) <= CHECKSUM_ON_OPEN_BYTES
+        problems = damaged_files(folder, files, digests=small)
+        if problems:
             raise IndexFormatError(
                 f"index generation {folder} is damaged: {'; '.join(problems[:3])}. "
                 "Restore the index folder from a backup, or rebuild it: "
                 "blendrank index NEW_DIR FILES..."
             )
-        state = IndexState.load(folder)
-        bm25 = BM25Retriever.load(folder / "bm25")
-        dense = DenseRetriever.load(folder, self.ann_config) if self._embedder_config else None
-        _check_shapes(folder, state, bm25, dense)
+        try:
+            state = IndexState.load(folder)
+            bm25 = BM25Retriever.load(folder / "bm25")
+            dense = DenseRetriever.load(folder, self.ann_config) if self._embedder_config else None
+            _check_shapes(folder, state, bm25, dense)
+        except FileNotFoundError:
+            raise  # a commit may have removed it meanwhile: _newest decides
+        except (
+            IndexFormatError,
+            ValueError,
+            OSError,
+            KeyError,
+            EOFError,
+            zipfile.BadZipFile,
+        ) as exc:
+            raise _unreadable(folder, manifest, exc) from exc
         self._install(state, bm25, dense)
 
     def _install(
@@ -601,6 +624,29 @@ def _check_shapes(
             f"index generation {folder} is damaged: {problem}. Restore the index folder "
             "from a backup, or rebuild it: blendrank index NEW_DIR FILES..."
         )
+
+
+def _verified(store: IndexStore, manifest: Mapping[str, Any]) -> list[str]:
+    files = manifest.get("files")
+    if files is None:
+        return [
+            "this index was written before blendrank recorded checksums; the next "
+            "write records them"
+        ]
+    return damaged_files(store.generation_dir(int(manifest["generation"])), files, digests=True)
+
+
+def _unreadable(folder: Path, manifest: Mapping[str, Any], exc: Exception) -> IndexFormatError:
+    """A generation that cannot be read, as an error naming the damaged file (found by
+    checksum when the manifest has them) and what to do."""
+    damaged = damaged_files(folder, manifest.get("files") or {}, digests=True)
+    detail = "; ".join(damaged[:3]) if damaged else f"{type(exc).__name__}: {exc}"
+    if str(exc).startswith("index generation") and "Restore" in str(exc):
+        return exc if isinstance(exc, IndexFormatError) else IndexFormatError(str(exc))
+    return IndexFormatError(
+        f"index generation {folder} is damaged: {detail}. Restore the index folder from a "
+        "backup, or rebuild it: blendrank index NEW_DIR FILES..."
+    )
 
 
 def _newest(store: IndexStore, load: Callable[[dict[str, Any]], T]) -> T:
