@@ -27,7 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import DATA, REPO, machine, percentile, save_json, write_section_in  # noqa: E402
 from rerank_speed import build_model  # noqa: E402
-from serve_load import free_port  # noqa: E402
+from serve_load import free_port, wait_for_health  # noqa: E402
 
 TIMEOUT_S = 3.0
 BATCH_PAIRS = 64
@@ -41,8 +41,6 @@ def texts() -> tuple[list[str], list[str]]:
 
 
 def start(model: Path, source: str | None, log: Path) -> tuple[subprocess.Popen, str]:
-    import httpx
-
     port = free_port()
     env = dict(os.environ)
     if source:
@@ -57,19 +55,7 @@ def start(model: Path, source: str | None, log: Path) -> tuple[subprocess.Popen,
         command += ["--max-request-tokens", "10000000"]
     with open(log, "wb") as sink:
         process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=sink)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 300
-    while True:
-        if process.poll() is not None:
-            sys.exit(f"server exited: {log.read_text()[-2000:]}")
-        try:
-            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                return process, url
-        except httpx.TransportError:
-            if time.monotonic() > deadline:
-                process.kill()
-                sys.exit("server did not start within 300 s")
-            time.sleep(0.2)
+    return process, wait_for_health(process, f"http://127.0.0.1:{port}", log)
 
 
 def small_latencies(url: str, short: list[str], n: int) -> tuple[list[float], int]:

@@ -80,7 +80,6 @@ def free_port() -> int:
 
 
 def start_server(model_dir: Path, args: argparse.Namespace, batching: bool, log: Path):
-    import httpx
 
     port = free_port()
     command = [
@@ -100,14 +99,20 @@ def start_server(model_dir: Path, args: argparse.Namespace, batching: bool, log:
         command += ["--quantize", args.quantize]
     with open(log, "wb") as sink:
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=sink)
-    url = f"http://127.0.0.1:{port}"
+    return process, wait_for_health(process, f"http://127.0.0.1:{port}", log)
+
+
+def wait_for_health(process: subprocess.Popen, url: str, log: Path) -> str:
+    """``url`` once its /health answers 200; exits with the server's log if it dies."""
+    import httpx
+
     deadline = time.monotonic() + 300
     while True:
         if process.poll() is not None:
             sys.exit(f"server exited: {log.read_text()[-2000:]}")
         try:
             if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                return process, url
+                return url
         except httpx.TransportError:
             if time.monotonic() > deadline:
                 process.kill()

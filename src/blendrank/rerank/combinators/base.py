@@ -16,7 +16,7 @@ import numpy as np
 
 from blendrank.errors import InvalidInputError
 from blendrank.fuse.normalize import NORMALIZATIONS, Normalization
-from blendrank.rerank.base import Reranker, ScoreCache, scores_by_id
+from blendrank.rerank.base import Reranker, Scale, ScoreCache, scores_by_id
 from blendrank.types import Hit
 
 
@@ -58,6 +58,25 @@ class CompositeReranker(Reranker):
         """The info of one call: name, documents, inner cache hits summed, ``extra``."""
         hits = sum(int(i.get("cache_hits", 0)) for i in inner)
         return {"reranker": self.name, "documents": len(candidates), "cache_hits": hits, **extra}
+
+
+class WrapperReranker(CompositeReranker):
+    """A combinator around one ``base`` reranker (threshold, selective, blend): its scores
+    are on ``base``'s scale and it reads the stored vectors ``base`` reads."""
+
+    base: Reranker
+
+    @property
+    def scale(self) -> Scale:  # type: ignore[override]
+        return self.base.scale
+
+    @property
+    def vector_model(self) -> str | None:
+        return self.base.vector_model
+
+    @property
+    def uses_vectors(self) -> bool:  # type: ignore[override]
+        return self.base.uses_vectors
 
 
 def first_stage(hits: Sequence[Hit], key: str | None) -> np.ndarray | None:

@@ -33,13 +33,14 @@ from blendrank.errors import InvalidInputError
 from blendrank.fuse.normalize import Normalization
 from blendrank.rerank.base import (
     Reranker,
+    Scale,
     check_candidates,
     ranked_order,
     reranked,
     validate_query,
 )
 from blendrank.rerank.combinators.base import (
-    CompositeReranker,
+    WrapperReranker,
     check_count,
     check_fraction,
     check_normalization,
@@ -50,7 +51,7 @@ from blendrank.rerank.combinators.cascade import cascade_scores
 from blendrank.types import Hit, Query, Ranking
 
 
-class BlendReranker(CompositeReranker):
+class BlendReranker(WrapperReranker):
     """``weight * norm(base) + (1 - weight) * norm(first stage)`` over the first stage's
     top ``top_n`` (None = all candidates); see the module docstring."""
 
@@ -122,9 +123,5 @@ class BlendReranker(CompositeReranker):
         return reranked(hits, scores, top_k, info)
 
     @property
-    def vector_model(self) -> str | None:
-        return self.base.vector_model
-
-    @property
-    def uses_vectors(self) -> bool:  # type: ignore[override]
-        return self.base.uses_vectors
+    def scale(self) -> Scale:  # type: ignore[override]
+        return "score"  # a blend of two normalised scores, not the base model's scale

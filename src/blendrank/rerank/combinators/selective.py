@@ -33,14 +33,13 @@ from blendrank.errors import InvalidInputError
 from blendrank.fuse.normalize import Normalization, normalize
 from blendrank.rerank.base import (
     Reranker,
-    Scale,
     check_candidates,
     ranked_order,
     reranked,
     validate_query,
 )
 from blendrank.rerank.combinators.base import (
-    CompositeReranker,
+    WrapperReranker,
     check_normalization,
     check_real,
     check_reranker,
@@ -77,7 +76,7 @@ def first_stage_decision(
     return False, f"first-stage gap {gap:g} < margin {margin:g} ({normalization})", gap
 
 
-class SelectiveReranker(CompositeReranker):
+class SelectiveReranker(WrapperReranker):
     """Run ``base`` only when the first stage's top-1 is not decisive (module docstring).
 
     ``first_stage``: which first-stage score of a Hit to judge (None = ``Hit.score``,
@@ -113,18 +112,6 @@ class SelectiveReranker(CompositeReranker):
             "first_stage": self.first_stage,
             "normalization": self.normalization,
         }
-
-    @property
-    def scale(self) -> Scale:  # type: ignore[override]
-        return self.base.scale
-
-    @property
-    def vector_model(self) -> str | None:
-        return self.base.vector_model
-
-    @property
-    def uses_vectors(self) -> bool:  # type: ignore[override]
-        return self.base.uses_vectors
 
     def rerank(
         self,

@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from blendrank.rerank.base import Reranker, Scale
+from blendrank.rerank.base import Reranker
 from blendrank.rerank.combinators.base import (
-    CompositeReranker,
+    WrapperReranker,
     check_count,
     check_real,
     check_reranker,
@@ -24,7 +24,7 @@ from blendrank.rerank.combinators.base import (
 from blendrank.types import Hit, Query, Ranking
 
 
-class ThresholdReranker(CompositeReranker):
+class ThresholdReranker(WrapperReranker):
     """``base``'s ranking cut at ``min_score`` (scores ``>= min_score`` stay), keeping at
     least ``min(min_keep, top_k)`` results. ``top_k`` is applied first, then the
     threshold, so a call can return fewer than ``top_k`` results;
@@ -50,18 +50,6 @@ class ThresholdReranker(CompositeReranker):
             "min_score": self.min_score,
             "min_keep": self.min_keep,
         }
-
-    @property
-    def scale(self) -> Scale:  # type: ignore[override]
-        return self.base.scale
-
-    @property
-    def vector_model(self) -> str | None:
-        return self.base.vector_model
-
-    @property
-    def uses_vectors(self) -> bool:  # type: ignore[override]
-        return self.base.uses_vectors
 
     def rerank(
         self,
