@@ -4,6 +4,7 @@ left behind, the CLI says so in one line, and a retry succeeds once space is fre
 from __future__ import annotations
 
 import errno
+import shutil
 import subprocess
 import sys
 
@@ -63,3 +64,19 @@ def test_the_cli_reports_disk_full_in_one_line(small_disk, tmp_path):
     assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
     assert "no space left on the device" in done.stderr and "nothing was committed" in done.stderr
     assert not (small_disk / "idx").exists()  # a failed first run leaves no index at all
+
+
+def test_a_create_that_finds_the_disk_full_leaves_nothing_behind(small_disk, tmp_path):
+    # found by bench/disk_full.py: with 4 KB free the first commit failed and left the
+    # folder with its LOCK file, so the retry said "not a blendrank index"
+    filler = small_disk / "filler"
+    filler.write_bytes(b"\0" * (shutil.disk_usage(small_disk).free - 4096))
+    with pytest.raises(DiskFullError):
+        Index.create(small_disk / "idx", embedder=None)
+    assert not (small_disk / "idx").exists()
+    (small_disk / "kept").mkdir()  # a folder the user made stays, empty
+    with pytest.raises(DiskFullError):
+        Index.create(small_disk / "kept", embedder=None)
+    assert list((small_disk / "kept").iterdir()) == []
+    filler.unlink()
+    assert len(Index.create(small_disk / "idx", embedder=None)) == 0

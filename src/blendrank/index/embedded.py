@@ -119,6 +119,7 @@ class Index:
             raise InvalidInputError(
                 f"BM25 needs k1 >= 0 and 0 <= b <= 1, got k1={bm25_k1}, b={bm25_b}"
             )
+        existed = store.root.exists()
         store.prepare_create(exist_ok)
         now = _now()
         manifest = {
@@ -131,15 +132,19 @@ class Index:
             "settings": settings,
             "stats": {"documents": 0, "chunks": 0},
         }
-        with store.write_lock():
-            with store.staging() as tmp:
-                IndexState().save(tmp)
-                BM25Retriever.build([]).save(tmp / "bm25")
-                if embedder_obj is not None:
-                    DenseRetriever.build(np.zeros((0, embedder_obj.dim), dtype=np.float32)).save(
-                        tmp
-                    )
-                store.commit(tmp, manifest)
+        try:
+            with store.write_lock():
+                with store.staging() as tmp:
+                    IndexState().save(tmp)
+                    BM25Retriever.build([]).save(tmp / "bm25")
+                    if embedder_obj is not None:
+                        empty = np.zeros((0, embedder_obj.dim), dtype=np.float32)
+                        DenseRetriever.build(empty).save(tmp)
+                    store.commit(tmp, manifest)
+        except BaseException:
+            if not store.exists():  # a failed create (disk full) leaves the folder as it was
+                store.remove_uncommitted(remove_folder=not existed)
+            raise
         index = cls(store, manifest)
         index._embedder = embedder_obj
         return index
@@ -148,13 +153,31 @@ class Index:
     def open(cls, path: str | os.PathLike[str]) -> Index:
         """Open an existing index (raises IndexNotFoundError / IndexFormatError).
 
-        Safe while another process commits: a writer deletes generations older than the
-        previous one, so a reader slower than two commits can find the files it was
-        loading gone; it then opens the newer generation instead. A missing file that a
-        newer manifest does not explain is damage, and raises.
+        Safe while another process commits: the index pins the generation it loads (a
+        shared lock on its LEASE file), and writers never remove a pinned generation. A
+        generation removed between reading the manifest and pinning it is replaced by
+        the newer one; a missing file that no newer manifest explains is damage, and
+        raises.
         """
         store = IndexStore(path)
         return _newest(store, lambda manifest: cls(store, manifest))
+
+    def close(self) -> None:
+        """Release this index's hold on its generation, so that the next commit may remove
+        it once no copy uses it. Optional (dropping the index does the same); searching a
+        closed index still works but its files are no longer pinned.
+
+        >>> import tempfile
+        >>> with Index.create(tempfile.mkdtemp() + "/kb", embedder=None) as index:
+        ...     _ = index.add([Document("a", "text")])
+        """
+        self._lease.release()
+
+    def __enter__(self) -> Index:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
 
     def verify(self) -> list[str]:
         """Read every file of the current generation and compare it with the checksums the
@@ -198,7 +221,11 @@ class Index:
         return _newest(self._store, load)
 
     def _load_generation(self, manifest: Mapping[str, Any]) -> None:
-        folder = self._store.generation_dir(int(manifest["generation"]))
+        generation = int(manifest["generation"])
+        folder = self._store.generation_dir(generation)
+        # pinned before the first read: from here on no commit removes this generation
+        # (FileNotFoundError: one already did, and _newest loads the newer manifest)
+        lease = self._store.lease(generation)
         files = manifest.get("files") or {}
         # a generation up to CHECKSUM_ON_OPEN_BYTES has its checksums read on open (about
         # 0.1 s per 100 MB), so a same-size damage cannot give different results; a larger
@@ -228,6 +255,7 @@ class Index:
         ) as exc:
             raise _unreadable(folder, manifest, exc) from exc
         self._install(state, bm25, dense)
+        self._lease = lease  # the previous lease goes with its last holder (a snapshot)
 
     def _install(
         self, state: IndexState, bm25: BM25Retriever, dense: DenseRetriever | None
@@ -386,6 +414,7 @@ class Index:
                 self._store.commit(tmp, manifest)
             self._manifest = manifest
             self._install(state, bm25, dense)
+            self._lease = self._store.lease(int(manifest["generation"]))
         return plan.counts
 
     def _count_truncated(self, texts: list[str], embedded: int) -> int | None:
@@ -650,9 +679,10 @@ def _unreadable(folder: Path, manifest: Mapping[str, Any], exc: Exception) -> In
 
 
 def _newest(store: IndexStore, load: Callable[[dict[str, Any]], T]) -> T:
-    """``load(manifest)`` of the current generation. A writer deletes generations older
-    than the previous one, so files can vanish under a slow load: then the newer manifest
-    is loaded instead. A missing file that no newer commit explains is damage: re-raised."""
+    """``load(manifest)`` of the current generation. Once loading has pinned the
+    generation no commit removes it, but two commits between reading the manifest and
+    taking the lease can: then the newer manifest is loaded instead. A missing file that
+    no newer commit explains is damage: re-raised."""
     for attempt in range(OPEN_ATTEMPTS):
         tried = _manifest_generation(store)
         try:

@@ -12,6 +12,12 @@ A commit writes the next generation into a temporary folder, fsyncs it, renames 
 naming a complete generation: the previous one or the new one. Leftover temporary folders
 and generations older than the previous one are removed by the next writer.
 
+Readers pin the generation they opened: each open :class:`~blendrank.Index` holds a shared
+``flock`` on ``gen-NNNNNN/LEASE`` (:meth:`IndexStore.lease`), and a writer removes an old
+generation only when it can take that lock exclusively, so a generation in use is never
+deleted under a reader; it is removed by the first commit after its last reader closes (or
+dies: the kernel drops the lock with the process).
+
 The manifest also lists every file of the generation with its size and BLAKE2b digest
 (``files``): opening compares the sizes (one ``stat`` each), ``blendrank verify`` the
 digests, so damage is found and named instead of giving different results.
@@ -45,6 +51,8 @@ FORMAT_VERSION = 1
 MANIFEST = "blendrank.json"
 LOCK = "LOCK"
 GEN_PREFIX = "gen-"
+#: the file in a generation folder that readers hold a shared flock on (not checksummed)
+LEASE = "LEASE"
 
 
 def _crash_point(name: str) -> None:
@@ -95,7 +103,7 @@ def file_digests(folder: Path) -> dict[str, dict[str, Any]]:
             "bytes": path.stat().st_size,
             "blake2b": file_digest(path),
         }
-        for path in sorted(p for p in folder.rglob("*") if p.is_file())
+        for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.name != LEASE)
     }
 
 
@@ -168,6 +176,27 @@ def read_manifest(root: Path) -> dict[str, Any]:
     return manifest
 
 
+class GenerationLease:
+    """A reader's hold on one generation (a shared flock); :meth:`release` or dropping the
+    last reference lets the next commit remove the generation."""
+
+    def __init__(self, generation: int, fd: int | None):
+        self.generation = generation
+        self._fd = fd
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
+
+    def release(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)  # closing the descriptor drops the lock
+
+    def __del__(self) -> None:
+        self.release()
+
+
 class IndexStore:
     """The directory of one index: manifest I/O, the writer lock, generation folders."""
 
@@ -187,6 +216,59 @@ class IndexStore:
     def generation_dir(self, generation: int) -> Path:
         return self.root / generation_name(generation)
 
+    def lease(self, generation: int) -> GenerationLease:
+        """Pin ``generation`` for reading: no writer removes it while the lease is held.
+
+        Raises FileNotFoundError when the generation is already gone (a commit replaced
+        it: read the manifest again). In a folder this process cannot write to, a
+        generation without a LEASE file gets an empty lease: nobody can delete it there.
+        """
+        folder = self.generation_dir(generation)
+        path = folder / LEASE
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_CREAT, 0o644)
+        except FileNotFoundError:
+            raise
+        except OSError as exc:  # read-only file system, or a folder of another user
+            if exc.errno not in (errno.EROFS, errno.EACCES, errno.EPERM):
+                raise
+            if not folder.is_dir():
+                raise FileNotFoundError(errno.ENOENT, "generation removed", str(folder)) from exc
+            return GenerationLease(generation, None)
+        try:
+            # blocks only while a writer holds it to move this generation away
+            fcntl.flock(fd, fcntl.LOCK_SH)
+            if os.fstat(fd).st_ino != os.stat(path).st_ino:
+                raise FileNotFoundError(errno.ENOENT, "generation replaced", str(folder))
+        except BaseException:
+            os.close(fd)
+            raise  # FileNotFoundError from stat: the writer moved the generation away
+        return GenerationLease(generation, fd)
+
+    def _remove_unless_leased(self, folder: Path) -> bool:
+        """Remove a generation folder unless a reader holds its lease; True when removed."""
+        try:
+            fd: int | None = os.open(folder / LEASE, os.O_RDONLY | os.O_CREAT, 0o644)
+        except OSError:
+            fd = None  # no lease file can exist, so nobody can hold one
+        try:
+            if fd is not None:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    return False  # in use: the first commit after its readers close removes it
+            # move it out of its name first, so a reader that finds the name finds it whole
+            doomed = self.root / f".tmp-gc-{uuid.uuid4().hex}"
+            try:
+                os.rename(folder, doomed)
+            except FileNotFoundError:
+                return True
+        finally:
+            if fd is not None:
+                os.close(fd)
+        shutil.rmtree(doomed, ignore_errors=True)
+        return True
+
     def prepare_create(self, exist_ok: bool) -> None:
         if self.exists() and not exist_ok:
             raise IndexExistsError(
@@ -201,6 +283,20 @@ class IndexStore:
                 "choose an empty or new directory"
             )
         self.root.mkdir(parents=True, exist_ok=True)
+
+    def remove_uncommitted(self, *, remove_folder: bool) -> None:
+        """Undo a first commit that failed: the lock file and any generation folder it left,
+        and the folder itself when the create made it (only while there is no manifest)."""
+        if self.exists():
+            return
+        for entry in list(self.root.iterdir()):
+            if entry.name == LOCK or entry.name.startswith((".tmp-", GEN_PREFIX)):
+                shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink(
+                    missing_ok=True
+                )
+        if remove_folder:
+            with contextlib.suppress(OSError):
+                self.root.rmdir()  # only if nothing else is there
 
     @contextlib.contextmanager
     def write_lock(self, timeout: float = 10.0) -> Iterator[None]:
@@ -263,9 +359,10 @@ class IndexStore:
         self.collect_garbage(int(manifest["generation"]))
 
     def collect_garbage(self, current: int) -> None:
-        """Remove temp folders and generations older than the previous one (kept so that
-        readers that opened it just before the commit keep working)."""
-        for entry in self.root.iterdir():
+        """Remove temp folders and the generations older than the previous one that no
+        reader holds a lease on (the previous one is kept for readers that read the
+        manifest just before the commit and have not taken their lease yet)."""
+        for entry in list(self.root.iterdir()):
             name = entry.name
             if name.startswith(".tmp-") or (name.startswith(".") and name.endswith(".tmp")):
                 shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink(
@@ -276,5 +373,7 @@ class IndexStore:
                     number = int(name[len(GEN_PREFIX) :])
                 except ValueError:
                     continue
-                if number < current - 1 or number > current:
+                if number > current:  # left by a writer that died before its manifest
                     shutil.rmtree(entry, ignore_errors=True)
+                elif number < current - 1:
+                    self._remove_unless_leased(entry)

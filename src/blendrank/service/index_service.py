@@ -86,8 +86,10 @@ class IndexService:
         return await self._in_writer(self._delete, list(ids))
 
     def close(self) -> None:
-        """Wait for the write in progress (if any); refuse further writes."""
+        """Wait for the write in progress (if any); refuse further writes; release the
+        index's hold on its generation (searches still answer until the server stops)."""
         self._executor.shutdown(wait=True)
+        self._writer.close()
 
     async def _in_writer(self, function: Any, argument: Any) -> Any:
         loop = asyncio.get_running_loop()
