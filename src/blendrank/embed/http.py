@@ -8,25 +8,19 @@ other 4xx become an :class:`EmbeddingError` carrying the server's message.
 from __future__ import annotations
 
 import base64
-import email.utils
 import hashlib
-import http.client
 import json
 import os
-import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from typing import Any
 
 import numpy as np
 
+from blendrank._http import JsonClient, check_number
 from blendrank.embed.base import Embedder, Kind
 from blendrank.errors import EmbeddingError, InvalidInputError
 
 API_KEY_ENV = "BLENDRANK_EMBED_API_KEY"
-_MAX_BACKOFF_S = 30.0
-_MAX_RETRY_AFTER_S = 120.0
 
 
 def embeddings_url(base_url: str) -> str:
@@ -83,12 +77,12 @@ class OpenAIEmbedder(Embedder):
     ) -> None:
         self.url = embeddings_url(base_url)
         self.base_url = base_url
-        _check_number("batch_size", batch_size, minimum=1, integer=True)
-        _check_number("timeout", timeout, minimum=1e-3)
-        _check_number("max_retries", max_retries, minimum=0, integer=True)
-        _check_number("retry_backoff", retry_backoff, minimum=0)
+        check_number("batch_size", batch_size, minimum=1, integer=True)
+        check_number("timeout", timeout, minimum=1e-3)
+        check_number("max_retries", max_retries, minimum=0, integer=True)
+        check_number("retry_backoff", retry_backoff, minimum=0)
         if dim is not None:
-            _check_number("dim", dim, minimum=1, integer=True)
+            check_number("dim", dim, minimum=1, integer=True)
         self.model = model
         self.api_key = api_key if api_key is not None else os.environ.get(API_KEY_ENV)
         self.default_batch_size = batch_size
@@ -100,6 +94,16 @@ class OpenAIEmbedder(Embedder):
         self.query_prefix = query_prefix
         self.document_prefix = document_prefix
         self._known_dim = dim
+        self._client = JsonClient(
+            self.url,
+            what="embedding server",
+            api_key=self.api_key,
+            timeout=self.timeout,
+            max_retries=max_retries,
+            retry_backoff=self.retry_backoff,
+            key_hint=f"pass api_key= or set {API_KEY_ENV}",
+            error=EmbeddingError,
+        )
 
     def _embed_batch(self, texts: list[str], kind: Kind) -> np.ndarray:
         prefix = self.query_prefix if kind == "query" else self.document_prefix
@@ -115,36 +119,7 @@ class OpenAIEmbedder(Embedder):
         return vectors
 
     def _post(self, body: dict[str, Any]) -> Any:
-        data = json.dumps(body).encode("utf-8")
-        headers = {"Content-Type": "application/json", "Accept": "application/json"}
-        if self.api_key:
-            headers["Authorization"] = f"Bearer {self.api_key}"
-        last_problem = ""
-        for attempt in range(self.max_retries + 1):
-            request = urllib.request.Request(self.url, data=data, headers=headers, method="POST")
-            wait: float | None = None
-            try:
-                with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                    payload = response.read()
-                return _decode_json(payload, self.url)
-            except urllib.error.HTTPError as error:
-                message = _server_message(error)
-                if error.code != 429 and error.code < 500:
-                    raise EmbeddingError(
-                        _client_error_text(error.code, self.url, message)
-                    ) from None
-                last_problem = f"HTTP {error.code}: {message}"
-                wait = _retry_after_seconds(error.headers.get("Retry-After"))
-            except (OSError, http.client.HTTPException) as error:  # URLError, timeouts, resets
-                reason = getattr(error, "reason", error)
-                last_problem = f"{type(reason).__name__}: {reason}"
-            if attempt < self.max_retries:
-                backoff = min(self.retry_backoff * 2**attempt, _MAX_BACKOFF_S)
-                time.sleep(backoff if wait is None else wait)
-        raise EmbeddingError(
-            f"embedding request to {self.url} failed after {self.max_retries + 1} attempt(s) "
-            f"(timeout {self.timeout:g}s each); last error: {last_problem}"
-        )
+        return self._client.post("", body, url=self.url)
 
     def config(self) -> dict[str, Any]:
         return {
@@ -219,57 +194,3 @@ def _vector(raw: Any, position: int) -> np.ndarray:
         return np.asarray(raw, dtype=np.float32)
     except (TypeError, ValueError):
         raise EmbeddingError(f"embedding response item {position} is not numeric") from None
-
-
-def _decode_json(payload: bytes, url: str) -> Any:
-    try:
-        return json.loads(payload.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise EmbeddingError(f"{url} did not return JSON: {payload[:200]!r}") from None
-
-
-def _server_message(error: urllib.error.HTTPError) -> str:
-    try:
-        raw = error.read().decode("utf-8", "replace")
-    except OSError:
-        return str(error.reason)
-    try:
-        data = json.loads(raw)
-    except json.JSONDecodeError:
-        return raw.strip()[:500] or str(error.reason)
-    if isinstance(data, dict):
-        inner = data.get("error", data.get("detail", data.get("message")))
-        if isinstance(inner, dict):
-            inner = inner.get("message", inner)
-        if inner is not None:
-            return str(inner)[:500]
-    return raw.strip()[:500]
-
-
-def _client_error_text(code: int, url: str, message: str) -> str:
-    hint = ""
-    if code in (401, 403):
-        hint = f" (check the API key: pass api_key= or set {API_KEY_ENV})"
-    elif code == 404:
-        hint = " (check base_url: it should end at the API root, e.g. http://host:port/v1)"
-    return f"embedding server {url} rejected the request with HTTP {code}: {message}{hint}"
-
-
-def _retry_after_seconds(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            seconds = email.utils.parsedate_to_datetime(value).timestamp() - time.time()
-        except (TypeError, ValueError):
-            return None
-    return min(max(seconds, 0.0), _MAX_RETRY_AFTER_S)
-
-
-def _check_number(name: str, value: Any, *, minimum: float, integer: bool = False) -> None:
-    kinds = (int,) if integer else (int, float)
-    if isinstance(value, bool) or not isinstance(value, kinds) or value < minimum:
-        kind = "an int" if integer else "a number"
-        raise InvalidInputError(f"{name} must be {kind} >= {minimum:g}, got {value!r}")

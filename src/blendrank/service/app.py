@@ -17,7 +17,13 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
 from blendrank._version import __version__
-from blendrank.errors import BlendrankError, DiskFullError, IndexLockedError, InvalidInputError
+from blendrank.errors import (
+    BlendrankError,
+    DiskFullError,
+    IndexLockedError,
+    InvalidInputError,
+    RemoteModelError,
+)
 from blendrank.service.config import ServiceConfig
 from blendrank.service.edge import EdgeMiddleware
 from blendrank.service.errors import ServiceError, error_body
@@ -37,6 +43,7 @@ _ERRORS = {
     415: "Body not sent as JSON (Content-Type must be application/json)",
     422: "Body does not match the schema, or a text is too long with truncate=false",
     429: "Queue full; retry after Retry-After seconds",
+    502: "The model's own server (an LLM server, a hosted API) failed",
     503: "Shutting down; retry elsewhere",
     504: "Not scored within the request timeout",
     507: "No space left on the index's disk; nothing was committed",
@@ -124,6 +131,11 @@ def install_error_handlers(app: FastAPI) -> None:
     async def disk_full(request: Request, exc: DiskFullError) -> Response:
         message = "no space left on the index's disk; nothing was committed: free space and retry"
         return _json_error(request, 507, message, "insufficient_storage")
+
+    @app.exception_handler(RemoteModelError)
+    async def remote_model_error(request: Request, exc: RemoteModelError) -> Response:
+        # the model behind this one (an LLM server, a hosted API) failed: a gateway error
+        return _json_error(request, 502, f"the model's own server failed: {exc}", "bad_gateway")
 
     @app.exception_handler(BlendrankError)
     async def blendrank_error(request: Request, exc: BlendrankError) -> Response:
