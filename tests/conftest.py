@@ -129,6 +129,7 @@ def llama_server(gguf_model: Path) -> Iterator[str]:
 class Recorded:
     path: str
     body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -146,7 +147,7 @@ class LoopbackServer:
             def do_POST(self) -> None:  # noqa: N802 - http.server's name
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 body = json.loads(raw or b"{}")
-                owner.requests.append(Recorded(self.path, body))
+                owner.requests.append(Recorded(self.path, body, dict(self.headers.items())))
                 status, headers, payload = owner.handle(self.path, body)
                 data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
                 try:

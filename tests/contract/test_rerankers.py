@@ -10,6 +10,7 @@ model fixture (``tiny_ce_folder``, tests/rerank/conftest.py) is available; other
 from __future__ import annotations
 
 import copy
+import re
 
 import numpy as np
 import pytest
@@ -25,7 +26,10 @@ from blendrank.rerank import (
     ThresholdReranker,
 )
 from blendrank.rerank.base import Reranker
+from blendrank.rerank.llm import LLMListwiseReranker, LLMPairwiseReranker, LLMPointwiseReranker
 from blendrank.types import Document, Hit, Ranking
+
+from ..rerank.llm.fake_openai import chat_answer
 
 
 class WordOverlapReranker(Reranker):
@@ -54,7 +58,38 @@ FACTORIES = {
     "selective": lambda bi, request: SelectiveReranker(bi, margin=0.5),
     "blend": lambda bi, request: BlendReranker(WordOverlapReranker(), weight=0.5, top_n=4),
     "cross_encoder": lambda bi, request: _cross_encoder(request),
+    "llm_pointwise": lambda bi, request: _llm(request, LLMPointwiseReranker),
+    "llm_pairwise": lambda bi, request: _llm(request, LLMPairwiseReranker),
+    "llm_listwise": lambda bi, request: _llm(request, LLMListwiseReranker, window=3, step=1),
 }
+
+
+def _overlap(query: str, text: str) -> int:
+    return len(set(re.findall(r"\w+", query.lower())) & set(re.findall(r"\w+", text.lower())))
+
+
+def _word_overlap_llm(path, body):
+    """A FAKE OpenAI-compatible chat server that "reads" by word overlap, answering each
+    LLM reranker prompt in the published response shape."""
+    import math
+
+    prompt = body["messages"][-1]["content"]
+    query = re.search(r"(?:Query|Search query): \"?(.*?)\"?$", prompt, flags=re.M).group(1)
+    if "Answer Yes or No" in prompt:
+        passage = re.search(r"Passage: (.*)", prompt).group(1)
+        p = (1 + _overlap(query, passage)) / 10
+        return 200, {}, chat_answer("Yes", logprobs={"Yes": math.log(p), "No": math.log(1 - p)})
+    if "Answer A or B" in prompt:
+        a, b = re.findall(r'Passage [AB]: "(.*)"', prompt)
+        return 200, {}, chat_answer("A" if _overlap(query, a) >= _overlap(query, b) else "B")
+    passages = re.findall(r"^\[(\d+)\] (.*)$", prompt, flags=re.M)
+    order = sorted(passages, key=lambda p: -_overlap(query, p[1]))
+    return 200, {}, chat_answer(" > ".join(f"[{n}]" for n, _ in order))
+
+
+def _llm(request, cls, **options):
+    server = request.getfixturevalue("fake_llm")(_word_overlap_llm)
+    return cls("fake", server.url, **options)
 
 
 def _cross_encoder(request):

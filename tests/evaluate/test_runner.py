@@ -213,3 +213,19 @@ def test_unknown_reranker_params_name_what_the_reranker_takes(toy_dir, tmp_path)
     }
     with pytest.raises(InvalidInputError, match="takes no option 'temperature'"):
         evaluate(load_beir(toy_dir), config(pipeline), work_dir=tmp_path)
+
+
+def test_an_llm_reranker_reranks_a_run_from_a_config(toy_dir, tmp_path, llama_server):
+    cfg = config(
+        {
+            "name": "first+llm",
+            "type": "rerank_run",
+            "run": "runs/first.trec",
+            "reranker": f"llm-listwise:gemma@{llama_server}",
+            "reranker_params": {"api": "completions", "window": 4, "step": 2},
+        },
+    )
+    result = evaluate(load_beir(toy_dir), cfg, work_dir=tmp_path)
+    ranking = result.runs["first+llm"].ranking
+    assert sorted(d for d, _ in ranking["q1"]) == ["d1", "d3", "d4", "d7"]  # all, once
+    assert 0.0 <= result.runs["first+llm"].metrics.mean["ndcg@10"] <= 1.0

@@ -73,3 +73,14 @@ def test_missing_file_and_bad_model(tmp_path, capsys):
     assert "blendrank rerank: error:" in capsys.readouterr().err
     assert main(["rerank", "--model", "bi:", "--query", "q", "--docs", str(docs)]) == 1
     assert "names no model" in capsys.readouterr().err
+
+
+def test_an_llm_reranker_from_the_command_line(tmp_path, capsys, llama_server):
+    docs = tmp_path / "docs.txt"
+    docs.write_text("Cats purr when content.\n\nStocks fell.\n", encoding="utf-8")
+    spec = f"llm-pointwise:gemma@{llama_server}?api=completions"
+    argv = ["rerank", "--model", spec, "--query", "why do cats purr", "--docs", str(docs)]
+    assert main([*argv, "--json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert sorted(r["index"] for r in payload["results"]) == [0, 1]
+    assert payload["info"]["calls"] == 2 and payload["info"]["mode"] == "logprobs"

@@ -197,3 +197,14 @@ def test_bad_config(values, message):
     with pytest.raises(InvalidInputError) as err:
         TrainConfig.from_dict(values)
     assert message in str(err.value)
+
+
+def test_distillation_from_an_llm_teacher(tiny_encoder, toy_jsonl, tmp_path, llama_server):
+    # an LLM reranker is a teacher like any other: its P(yes) scores are distilled
+    data = load_jsonl_training(toy_jsonl)
+    out = tmp_path / "distilled-llm"
+    teacher = f"llm-pointwise:gemma@{llama_server}?api=completions&max_passage_tokens=48"
+    config = tiny_config(tiny_encoder, epochs=1, teacher=teacher, teacher_temperature=0.1)
+    train_cross_encoder(data, out, config, progress=False)
+    assert json.loads((out / "training.json").read_text())["config"]["teacher"] == teacher
+    assert all(v == v and v > 0 for v in losses(out))

@@ -36,6 +36,7 @@ from blendrank.index.retrievers import IndexBM25, IndexDense, QueryMasks
 from blendrank.index.state import IndexState, detached
 from blendrank.index.store import FORMAT_NAME, FORMAT_VERSION, IndexStore, damaged_files
 from blendrank.index.update import plan_update
+from blendrank.ingest.records import validate_documents
 from blendrank.options import SearchOptions, default
 from blendrank.pipeline import Pipeline, StoredVectors
 from blendrank.rerank.base import Reranker
@@ -356,7 +357,7 @@ class Index:
 
         Returns counts: ``added``, ``updated``, ``unchanged``, ``chunks`` (embedded anew).
         """
-        incoming = _validate_documents(documents)
+        incoming = validate_documents(documents)
         return self._write(upserts=incoming, deletes=(), progress=progress)
 
     def delete(self, ids: Iterable[str]) -> int:
@@ -606,37 +607,6 @@ def _search_options(options: dict[str, Any]) -> SearchOptions:
         valid = sorted({*SearchOptions.__dataclass_fields__, "filter", "timings"})
         raise InvalidInputError(f"unknown search option(s) {sorted(unknown)}; valid: {valid}")
     return SearchOptions(**options)
-
-
-def _validate_documents(documents: Iterable[Document]) -> list[Document]:
-    """Check every document before anything is written: the rules of ``ingest.records``
-    (ids, valid Unicode, flat JSON-safe metadata) for documents however they were made.
-    Each one is rebuilt with its own flattened metadata, so the caller's dict is not kept."""
-    from blendrank.ingest.records import check_id, check_unicode, flatten_metadata
-
-    if isinstance(documents, (Document, str)):
-        raise InvalidInputError("add() takes an iterable of Documents; wrap a single one in a list")
-    out: list[Document] = []
-    seen: set[str] = set()
-    for i, doc in enumerate(documents):
-        if not isinstance(doc, Document):
-            raise InvalidInputError(
-                f"documents[{i}] is a {type(doc).__name__}; pass blendrank.Document objects "
-                "(or load files with blendrank.ingest.load_documents)"
-            )
-        check_id(doc.id, f"documents[{i}]")
-        where = f"document {doc.id!r}"
-        if not isinstance(doc.text, str) or not isinstance(doc.title, str):
-            raise InvalidInputError(f"{where}: text and title must be strings")
-        check_unicode(doc.text, "text", where)
-        check_unicode(doc.title, "title", where)
-        if not isinstance(doc.metadata, Mapping):
-            raise InvalidInputError(f"{where}: metadata must be a dict")
-        if doc.id in seen:
-            raise InvalidInputError(f"document id {doc.id!r} appears twice in one add() call")
-        seen.add(doc.id)
-        out.append(Document(doc.id, doc.text, doc.title, flatten_metadata(doc.metadata, where)))
-    return out
 
 
 def _check_shapes(

@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -199,3 +200,32 @@ def _scalar(value: Any, name: str, where: str) -> Any:
         f"{where}: metadata {name!r} has unsupported type {type(value).__name__}; "
         "use a string, number, boolean, null or a list of strings/numbers"
     )
+
+
+def validate_documents(documents: Iterable[Document]) -> list[Document]:
+    """Check every document before anything is written: the rules of ``ingest.records``
+    (ids, valid Unicode, flat JSON-safe metadata) for documents however they were made.
+    Each one is rebuilt with its own flattened metadata, so the caller's dict is not kept."""
+    if isinstance(documents, (Document, str)):
+        raise InvalidInputError("add() takes an iterable of Documents; wrap a single one in a list")
+    out: list[Document] = []
+    seen: set[str] = set()
+    for i, doc in enumerate(documents):
+        if not isinstance(doc, Document):
+            raise InvalidInputError(
+                f"documents[{i}] is a {type(doc).__name__}; pass blendrank.Document objects "
+                "(or load files with blendrank.ingest.load_documents)"
+            )
+        check_id(doc.id, f"documents[{i}]")
+        where = f"document {doc.id!r}"
+        if not isinstance(doc.text, str) or not isinstance(doc.title, str):
+            raise InvalidInputError(f"{where}: text and title must be strings")
+        check_unicode(doc.text, "text", where)
+        check_unicode(doc.title, "title", where)
+        if not isinstance(doc.metadata, Mapping):
+            raise InvalidInputError(f"{where}: metadata must be a dict")
+        if doc.id in seen:
+            raise InvalidInputError(f"document id {doc.id!r} appears twice in one add() call")
+        seen.add(doc.id)
+        out.append(Document(doc.id, doc.text, doc.title, flatten_metadata(doc.metadata, where)))
+    return out

@@ -213,3 +213,38 @@ def test_spec_strings_carry_options_but_never_a_key(fake_llm):
         load_reranker(f"llm-listwise:m@{server.url}?api_key=secret")
     with pytest.raises(InvalidInputError, match="'windows' is not one it takes"):
         load_reranker(f"llm-listwise:m@{server.url}?windows=5")
+
+
+def _passage_in(server) -> str:
+    prompt = server.requests[-1].body["messages"][-1]["content"]
+    return re.search(r"Passage: (.*)\n\nQuery", prompt, flags=re.S).group(1)
+
+
+def test_without_tokenize_a_named_tokenizer_counts_the_tokens(fake_llm):
+    from pathlib import Path
+
+    import blendrank
+
+    tokenizer = Path(blendrank.__file__).parent / "_data" / "all-MiniLM-L6-v2" / "tokenizer.json"
+    server = fake_llm(_ok("Yes"))
+    rf = LLMPointwiseReranker("m", server.url, max_passage_tokens=5, tokenizer=tokenizer)
+    rf("q", ["internationalisation of the quarterly reports, again and again"])
+    kept = _passage_in(server)
+    assert "internationalisation" in kept and "again" not in kept  # 5 word pieces, exactly
+    assert not any(r.path == "/tokenize" for r in server.requests)
+
+
+def test_without_any_tokenizer_passages_get_a_character_budget(fake_llm):
+    server = fake_llm(_ok("Yes"))
+    rf = LLMPointwiseReranker("m", server.url, max_passage_tokens=10)
+    rf("q", ["x" * 500])
+    assert _passage_in(server) == "x" * 40  # 4 characters per token
+
+
+def test_the_api_key_comes_from_the_environment(fake_llm, monkeypatch):
+    monkeypatch.setenv("BLENDRANK_LLM_API_KEY", "from-env")
+    server = fake_llm(_ok("[1]"))
+    rf = LLMListwiseReranker("m", server.url)
+    rf("q", DOCS[:2])
+    assert server.requests[-1].headers["Authorization"] == "Bearer from-env"
+    assert "from-env" not in str(rf.config()) and "from-env" not in rf.fingerprint

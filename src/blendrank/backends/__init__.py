@@ -1,0 +1,44 @@
+"""Stores other than the embedded index folder: real engines for when one machine is not
+enough or a team already runs one. :func:`connect` opens a store from a URI:
+
+- a folder path (or ``embedded:DIR``): the embedded index, :class:`blendrank.Index`;
+- ``milvus+lite:PATH.db?collection=NAME`` or ``milvus://HOST:19530/NAME``: Milvus
+  (``pip install 'blendrank[milvus]'``), :class:`blendrank.backends.milvus.MilvusIndex`.
+
+Every store takes the same documents, chunking, embedders, filters, fusion and
+rerankers; see docs/backends.md for what each engine computes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from blendrank.errors import InvalidInputError
+
+SCHEMES = ("milvus+lite", "milvus", "milvus+http", "milvus+https")
+
+
+def is_uri(target: str) -> bool:
+    """Whether ``target`` names an engine store (not an index folder)."""
+    scheme, sep, _ = str(target).partition(":")
+    return bool(sep) and scheme.lower() in SCHEMES
+
+
+def connect(target: str, *, create: bool = False, **options: Any) -> Any:
+    """The store ``target`` names (see the module docstring). ``create=True`` makes it
+    when it does not exist yet, with ``options`` (embedder, chunk_size, ...) as settings;
+    otherwise ``options`` are connection options (``token``, ``timeout``)."""
+    if not isinstance(target, str) or not target.strip():
+        raise InvalidInputError("connect() needs a folder or a store URI such as milvus+lite:kb.db")
+    if is_uri(target):
+        from blendrank.backends.milvus import MilvusIndex
+
+        if create:
+            return MilvusIndex.create(target, exist_ok=True, **options)
+        return MilvusIndex.open(target, **options)
+    from blendrank import Index
+
+    folder = target[len("embedded:") :] if target.startswith("embedded:") else target
+    if create:
+        return Index.create(folder, exist_ok=True, **options)
+    return Index.open(folder)

@@ -1,0 +1,335 @@
+"""What every external engine shares with the embedded index: the same documents in
+(validated the same way), the same chunking and embedding, the same upsert semantics
+(``added`` / ``updated`` / ``unchanged``, a document whose text and title did not change
+is not embedded again), the same filters and the same pipeline out.
+
+An engine implements the storage methods of :class:`ExternalIndex` (``_store_*``) and its
+retrievers; everything else is here. Document ids never reach an engine expression:
+rows are addressed by ``doc_key(id)``, a hex digest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from blendrank.errors import InvalidInputError
+from blendrank.index.options import CHUNK_OVERLAP, CHUNK_SIZE
+from blendrank.ingest.records import validate_documents
+from blendrank.options import SearchOptions, default
+from blendrank.pipeline import Pipeline
+from blendrank.rerank.base import Reranker
+from blendrank.retrieve.base import Retriever
+from blendrank.retrieve.hybrid import HybridRetriever
+from blendrank.types import Document, Hit, Query
+
+DEFAULT_EMBEDDER = "all-MiniLM-L6-v2"
+
+
+def doc_key(doc_id: str) -> str:
+    """The engine-side address of a document: 32 hex digits, safe in any expression."""
+    return hashlib.blake2b(doc_id.encode("utf-8"), digest_size=16).hexdigest()
+
+
+def content_hash(doc: Document) -> str:
+    return hashlib.blake2b(
+        json.dumps([doc.title, doc.text], ensure_ascii=False).encode("utf-8"), digest_size=16
+    ).hexdigest()
+
+
+def metadata_hash(metadata: Mapping[str, Any]) -> str:
+    payload = json.dumps(metadata, ensure_ascii=False, sort_keys=True, default=str)
+    return hashlib.blake2b(payload.encode("utf-8"), digest_size=16).hexdigest()
+
+
+@dataclass
+class ChunkRow:
+    """One chunk as an engine stores it."""
+
+    id: str
+    doc_id: str
+    n: int
+    start: int
+    end: int
+    text: str  # what the retrievers index (title prepended when configured)
+    body: str  # the chunk's own text, returned in hits
+    title: str
+    metadata: dict[str, Any]
+    vector: np.ndarray | None
+
+
+@dataclass
+class StoredDocument:
+    """What an engine keeps per document: the document and its hashes."""
+
+    document: Document
+    content_hash: str
+    metadata_hash: str
+
+
+class ExternalIndex:
+    """Base of the engine backends; see the module docstring. Subclasses set ``settings``
+    (embedder config, chunking, title_in_chunks) when they create or open a store."""
+
+    settings: dict[str, Any]
+    #: the engine's retrievers by name ("bm25", "dense", ...)
+    _retrievers: dict[str, Retriever]
+
+    def __init__(self) -> None:
+        self._embedder: Any = None
+        self._chunker: Any = None
+
+    # ---- settings shared with the embedded index ---------------------------------------
+
+    @staticmethod
+    def make_settings(
+        embedder: Any = DEFAULT_EMBEDDER,
+        *,
+        chunk_size: int = CHUNK_SIZE,
+        chunk_overlap: int = CHUNK_OVERLAP,
+        tokenizer: str | None = None,
+        title_in_chunks: bool = True,
+    ) -> tuple[dict[str, Any], Any]:
+        """(settings to store, the embedder object) for a new store."""
+        from blendrank.embed import make_embedder
+        from blendrank.text.chunking import TokenChunker
+
+        embedder_obj = make_embedder(embedder) if embedder is not None else None
+        source = tokenizer or _tokenizer_source(embedder_obj)
+        chunker = TokenChunker(source, chunk_size=chunk_size, overlap=chunk_overlap)
+        settings = {
+            "format": "blendrank-external",
+            "format_version": 1,
+            "embedder": embedder_obj.config() if embedder_obj is not None else None,
+            "chunking": {**chunker.config(), "tokenizer": source},
+            "title_in_chunks": bool(title_in_chunks),
+        }
+        return settings, embedder_obj
+
+    @property
+    def embedder(self) -> Any:
+        if self._embedder is None and self.settings.get("embedder") is not None:
+            from blendrank.embed import make_embedder
+
+            self._embedder = make_embedder(self.settings["embedder"])
+        return self._embedder
+
+    @property
+    def chunker(self) -> Any:
+        if self._chunker is None:
+            from blendrank.text.chunking import TokenChunker
+
+            chunking = self.settings["chunking"]
+            self._chunker = TokenChunker(
+                chunking.get("tokenizer"),
+                chunk_size=chunking["chunk_size"],
+                overlap=chunking["overlap"],
+            )
+        return self._chunker
+
+    # ---- writes ------------------------------------------------------------------------
+
+    def add(self, documents: Iterable[Document], *, progress: bool = False) -> dict[str, int]:
+        """Add or replace documents (upsert by id), as :meth:`blendrank.Index.add` does.
+
+        Returns counts: ``added``, ``updated``, ``unchanged``, ``chunks`` (embedded anew).
+        An engine without multi-row transactions writes a document's chunks before its
+        record, so a write cut short is completed by running the same ``add`` again.
+        """
+        incoming = validate_documents(documents)
+        counts = {"added": 0, "updated": 0, "unchanged": 0, "chunks": 0}
+        if not incoming:
+            return counts
+        stored = self._store_documents([doc_key(d.id) for d in incoming])
+        rechunk: list[Document] = []
+        retag: list[Document] = []
+        for doc in incoming:
+            old = stored.get(doc_key(doc.id))
+            if old is None:
+                counts["added"] += 1
+                rechunk.append(doc)
+            elif old.content_hash != content_hash(doc):
+                counts["updated"] += 1
+                rechunk.append(doc)
+            elif old.metadata_hash != metadata_hash(doc.metadata):
+                counts["updated"] += 1
+                retag.append(doc)
+            else:
+                counts["unchanged"] += 1
+        rows = self._chunk_rows(rechunk, progress)
+        counts["chunks"] = len(rows)
+        if rows:
+            self._store_chunks(rows)
+        by_doc: dict[str, int] = {}
+        for row in rows:
+            by_doc[row.doc_id] = by_doc.get(row.doc_id, 0) + 1
+        for doc in rechunk:  # a shorter new version leaves no old chunk behind
+            self._store_trim_chunks(doc_key(doc.id), by_doc.get(doc.id, 0))
+        if retag:
+            self._store_retag(retag)
+        changed = [*rechunk, *retag]
+        if changed:
+            self._store_put_documents(
+                [StoredDocument(d, content_hash(d), metadata_hash(d.metadata)) for d in changed]
+            )
+        return counts
+
+    def delete(self, ids: Iterable[str]) -> int:
+        """Delete documents by id; returns how many existed. Unknown ids are ignored."""
+        if isinstance(ids, str):
+            ids = [ids]
+        ids = list(ids)
+        for i in ids:
+            if not isinstance(i, str):
+                raise InvalidInputError(f"document ids must be strings, got {i!r}")
+        keys = [doc_key(i) for i in dict.fromkeys(ids)]
+        present = list(self._store_documents(keys))
+        if present:
+            self._store_delete(present)
+        return len(present)
+
+    def get(self, doc_id: str) -> Document | None:
+        """The stored document with this id, or None."""
+        if not isinstance(doc_id, str):
+            raise InvalidInputError(f"document ids must be strings, got {doc_id!r}")
+        found = self._store_documents([doc_key(doc_id)])
+        stored = found.get(doc_key(doc_id))
+        return None if stored is None else stored.document
+
+    def __contains__(self, doc_id: object) -> bool:
+        return isinstance(doc_id, str) and self.get(doc_id) is not None
+
+    def _chunk_rows(self, docs: Sequence[Document], progress: bool) -> list[ChunkRow]:
+        if not docs:
+            return []
+        title_in = self.settings["title_in_chunks"]
+        rows: list[ChunkRow] = []
+        for doc, chunks in zip(docs, self.chunker.chunk_many(list(docs)), strict=True):
+            for c in chunks:
+                body = doc.text[c.start : c.end]
+                text = f"{doc.title}\n{body}" if title_in and doc.title else body
+                rows.append(
+                    ChunkRow(
+                        f"{doc.id}#{c.n}", doc.id, c.n, c.start, c.end, text, body,
+                        doc.title, doc.metadata, None,
+                    )
+                )
+        if self.embedder is not None:
+            vectors = self.embedder.embed_documents([r.text for r in rows], progress=progress)
+            for row, vector in zip(rows, vectors, strict=True):
+                row.vector = np.asarray(vector, dtype=np.float32)
+        return rows
+
+    # ---- search ------------------------------------------------------------------------
+
+    def retriever(
+        self,
+        mode: str = default("mode"),
+        *,
+        fusion: str = default("fusion"),
+        rrf_k: int = default("rrf_k"),
+        weights: Mapping[str, float] | None = None,
+        normalization: str = default("normalization"),
+        per: str = default("per"),
+        candidates: int = default("candidates"),
+    ) -> HybridRetriever:
+        """The engine's retrievers fused by blendrank (every hit keeps each retriever's own
+        score and rank): ``mode`` is "hybrid", "bm25" or "dense"."""
+        opts = SearchOptions(
+            mode=mode,
+            fusion=fusion,
+            rrf_k=rrf_k,
+            weights=weights,  # type: ignore[arg-type]
+            normalization=normalization,
+            per=per,
+            candidates=candidates,
+        )
+        return self._retriever(opts)
+
+    def _retriever(self, opts: SearchOptions) -> HybridRetriever:
+        names = ["bm25", "dense"] if opts.mode == "hybrid" else [opts.mode]
+        missing = [n for n in names if n not in self._retrievers]
+        if missing:
+            raise InvalidInputError(
+                f"mode={opts.mode!r} needs the {missing[0]!r} retriever, which this store "
+                f"does not have (it has: {', '.join(self._retrievers)})"
+            )
+        weights = opts.weights
+        if weights is not None:
+            weights = {name: w for name, w in weights.items() if name in names}
+        return HybridRetriever(
+            {name: self._retrievers[name] for name in names},
+            opts.fusion,
+            weights=weights,
+            rrf_k=opts.rrf_k,
+            normalization=opts.normalization,
+            per=opts.per,
+            depth=opts.depth,
+        )
+
+    def pipeline(self, rerank: Reranker | None = None, **options: Any) -> Pipeline:
+        opts = SearchOptions(**dict(options, rerank=rerank))
+        return Pipeline(
+            self._retriever(opts),
+            opts.rerank,
+            candidates=opts.candidates,
+            rerank_candidates=opts.rerank_candidates,
+            per=opts.per,
+        )
+
+    def search(
+        self,
+        query: str | Query,
+        top_k: int = default("top_k"),
+        *,
+        filter: Mapping[str, Any] | None = None,
+        timings: dict[str, float] | None = None,
+        **options: Any,
+    ) -> list[Hit]:
+        """Search as :meth:`blendrank.Index.search` does (same options)."""
+        question = Query.of(query, filter)
+        result = self.pipeline(top_k=top_k, **options).run(question, top_k)
+        if timings is not None:
+            for stage, seconds in result.timings.items():
+                timings[stage] = timings.get(stage, 0.0) + seconds
+        return list(result.final)
+
+    def search_many(
+        self, queries: Sequence[str | Query], top_k: int = 10, **options: Any
+    ) -> list[list[Hit]]:
+        filter_ = options.pop("filter", None)
+        batch = [Query.of(q, filter_) for q in queries]
+        pipeline = self.pipeline(top_k=top_k, **options)
+        return [list(r.final) for r in pipeline.run_many(batch, top_k)]
+
+    # ---- what an engine implements -------------------------------------------------------
+
+    def _store_documents(self, keys: Sequence[str]) -> dict[str, StoredDocument]:
+        raise NotImplementedError
+
+    def _store_put_documents(self, documents: Sequence[StoredDocument]) -> None:
+        raise NotImplementedError
+
+    def _store_chunks(self, rows: Sequence[ChunkRow]) -> None:
+        raise NotImplementedError
+
+    def _store_trim_chunks(self, key: str, keep: int) -> None:
+        """Remove the document's chunks numbered ``keep`` and above."""
+        raise NotImplementedError
+
+    def _store_retag(self, documents: Sequence[Document]) -> None:
+        """Give the stored chunks of ``documents`` their new metadata (vectors unchanged)."""
+        raise NotImplementedError
+
+    def _store_delete(self, keys: Sequence[str]) -> None:
+        raise NotImplementedError
+
+
+def _tokenizer_source(embedder: Any) -> str | None:
+    source = getattr(embedder, "tokenizer_path", None)
+    return str(source) if source else None
