@@ -215,8 +215,16 @@ class ExternalIndex:
                 text = f"{doc.title}\n{body}" if title_in and doc.title else body
                 rows.append(
                     ChunkRow(
-                        f"{doc.id}#{c.n}", doc.id, c.n, c.start, c.end, text, body,
-                        doc.title, doc.metadata, None,
+                        f"{doc.id}#{c.n}",
+                        doc.id,
+                        c.n,
+                        c.start,
+                        c.end,
+                        text,
+                        body,
+                        doc.title,
+                        doc.metadata,
+                        None,
                     )
                 )
         if self.embedder is not None:

@@ -162,8 +162,13 @@ def _condition(node: Condition, negate: bool) -> Atom:
         members = tuple(Member(key, positive) for key in keys)
         return AnyOf(members) if positive else AllOf(members)
     value = node.values[0]
-    kind, operand = ("number", float(value.value)) if value.kind == NUMBER else (
-        "date", float(value.date_us)  # type: ignore[arg-type]  # checked when compiled
+    kind, operand = (
+        ("number", float(value.value))
+        if value.kind == NUMBER
+        else (
+            "date",
+            float(value.date_us),  # type: ignore[arg-type]  # checked when compiled
+        )
     )
     side = "max" if node.op in ("gt", "gte") else "min"
     bound = Bound(range_key(side, kind, node.field), node.op, operand)

@@ -245,8 +245,7 @@ class MilvusIndex(ExternalIndex):
             "collection": self.collection,
             "documents": len(self),
             "chunks": int(stats.get("row_count", 0)),
-            "embedder": self.settings.get("embedder"),
-            "chunking": self.settings["chunking"],
+            "settings": {k: v for k, v in self.settings.items() if k not in ("format",)},
         }
 
     # ---- storage -----------------------------------------------------------------------
@@ -258,8 +257,17 @@ class MilvusIndex(ExternalIndex):
             rows = self.client.query(
                 self.docs_collection,
                 filter=_keys_in(batch),
-                output_fields=["doc_key", "doc_id", "part", "parts", "title", "text", "meta",
-                               "content_hash", "metadata_hash"],
+                output_fields=[
+                    "doc_key",
+                    "doc_id",
+                    "part",
+                    "parts",
+                    "title",
+                    "text",
+                    "meta",
+                    "content_hash",
+                    "metadata_hash",
+                ],
             )
             for row in rows:
                 found.setdefault(row["doc_key"], []).append(row)
@@ -279,22 +287,25 @@ class MilvusIndex(ExternalIndex):
         for stored in documents:
             doc = stored.document
             key = doc_key(doc.id)
-            pieces = [doc.text[i : i + DOC_PART_CHARS]
-                      for i in range(0, len(doc.text), DOC_PART_CHARS)] or [""]
+            pieces = [
+                doc.text[i : i + DOC_PART_CHARS] for i in range(0, len(doc.text), DOC_PART_CHARS)
+            ] or [""]
             for part, piece in enumerate(pieces):
-                rows.append({
-                    "key": f"{key}:{part}",
-                    "doc_key": key,
-                    "doc_id": doc.id,
-                    "part": part,
-                    "parts": len(pieces),
-                    "title": _fit(doc.title, "title", doc.id) if part == 0 else "",
-                    "text": piece,
-                    "meta": doc.metadata if part == 0 else {},
-                    "content_hash": stored.content_hash,
-                    "metadata_hash": stored.metadata_hash,
-                    "v": [0.0, 0.0],
-                })
+                rows.append(
+                    {
+                        "key": f"{key}:{part}",
+                        "doc_key": key,
+                        "doc_id": doc.id,
+                        "part": part,
+                        "parts": len(pieces),
+                        "title": _fit(doc.title, "title", doc.id) if part == 0 else "",
+                        "text": piece,
+                        "meta": doc.metadata if part == 0 else {},
+                        "content_hash": stored.content_hash,
+                        "metadata_hash": stored.metadata_hash,
+                        "v": [0.0, 0.0],
+                    }
+                )
             # parts of a longer earlier version
             self.client.delete(
                 self.docs_collection,
@@ -410,9 +421,17 @@ class _MilvusRetriever(RetrieverBase):
 
     def _hit(self, entity: dict[str, Any], score: float, rank: int) -> Hit:
         return Hit(
-            entity["id"], entity["doc_id"], score, entity["body"], entity["title"],
-            dict(entity["meta"] or {}), entity["id"], int(entity["start"]), int(entity["end"]),
-            {self.name: score}, {self.name: rank},
+            entity["id"],
+            entity["doc_id"],
+            score,
+            entity["body"],
+            entity["title"],
+            dict(entity["meta"] or {}),
+            entity["id"],
+            int(entity["start"]),
+            int(entity["end"]),
+            {self.name: score},
+            {self.name: rank},
         )
 
 
@@ -454,10 +473,20 @@ class MilvusEngineHybrid(_MilvusRetriever):
 
         vector = data[1]
         requests = [
-            AnnSearchRequest(data=[data[0]], anns_field="sparse", param={"metric_type": "BM25"},
-                             limit=limit, expr=expr or None),
-            AnnSearchRequest(data=[vector], anns_field="dense", param={"metric_type": "IP"},
-                             limit=limit, expr=expr or None),
+            AnnSearchRequest(
+                data=[data[0]],
+                anns_field="sparse",
+                param={"metric_type": "BM25"},
+                limit=limit,
+                expr=expr or None,
+            ),
+            AnnSearchRequest(
+                data=[vector],
+                anns_field="dense",
+                param={"metric_type": "IP"},
+                limit=limit,
+                expr=expr or None,
+            ),
         ]
         ranker = RRFRanker(self.rrf_k) if self.fusion == "rrf" else WeightedRanker(*self.weights)
         result = self.store.client.hybrid_search(
@@ -499,7 +528,10 @@ def _create_collections(client: Any, name: str, settings: dict[str, Any], embedd
     schema.add_field("end", DataType.INT64)
     analyzer = settings["milvus"]["analyzer"]
     schema.add_field(
-        "text", DataType.VARCHAR, max_length=MAX_VARCHAR, enable_analyzer=True,
+        "text",
+        DataType.VARCHAR,
+        max_length=MAX_VARCHAR,
+        enable_analyzer=True,
         analyzer_params=analyzer,
     )
     schema.add_field("body", DataType.VARCHAR, max_length=MAX_VARCHAR)
@@ -507,8 +539,14 @@ def _create_collections(client: Any, name: str, settings: dict[str, Any], embedd
     schema.add_field("meta", DataType.JSON)
     schema.add_field("bf", DataType.JSON)
     schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
-    schema.add_function(Function(name="bm25", function_type=FunctionType.BM25,
-                                 input_field_names=["text"], output_field_names=["sparse"]))
+    schema.add_function(
+        Function(
+            name="bm25",
+            function_type=FunctionType.BM25,
+            input_field_names=["text"],
+            output_field_names=["sparse"],
+        )
+    )
     index = client.prepare_index_params()
     index.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25")
     if embedder is not None:

@@ -22,7 +22,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description="Index documents into DIR (created when missing; existing documents "
         "with the same id are replaced).",
     )
-    p.add_argument("dir", help="index directory")
+    p.add_argument(
+        "dir", help="index directory, or a store URI (milvus+lite:kb.db, milvus://HOST/NAME)"
+    )
     p.add_argument("inputs", nargs="+", help="JSON Lines / CSV files or folders of .txt/.md")
     creation = p.add_argument_group(
         "creation options", "settings of a new index; an existing index keeps its own"
@@ -64,6 +66,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from blendrank.backends import is_uri
     from blendrank.index.embedded import Index
     from blendrank.index.store import IndexStore
     from blendrank.ingest import load_documents
@@ -72,11 +75,14 @@ def run(args: argparse.Namespace) -> int:
         raise InvalidInputError(f"--batch must be >= 0, got {args.batch}")
     documents = load_documents(args.inputs)  # a missing path fails here, before any write
     options = _creation_options(args)
-    created = not IndexStore(args.dir).exists()
-    if created:
-        existed = Path(args.dir).exists()
+    if is_uri(args.dir):
+        index, created = _store(args.dir, options)
+        existed = True  # an engine store is never a folder to remove
+    elif not IndexStore(args.dir).exists():
+        created, existed = True, Path(args.dir).exists()
         index = Index.create(args.dir, **options)
     else:
+        created = False
         index = Index.open(args.dir)
         _refuse_changed_settings(args, index.settings, options)
     started = time.perf_counter()
@@ -92,14 +98,31 @@ def run(args: argparse.Namespace) -> int:
         if batch:
             _merge(totals, index.add(batch, progress=not args.quiet))
     except BaseException:
-        if created and not committed:  # leave no empty index behind a failed first run
-            _remove_new_index(Path(args.dir), keep_folder=existed)
+        if created and not committed and not is_uri(args.dir):
+            _remove_new_index(Path(args.dir), keep_folder=existed)  # no empty index left
         raise
     elapsed = time.perf_counter() - started
     summary = {**totals, "documents": len(index), "seconds": round(elapsed, 2), "index": args.dir}
     as_json = args.json or not sys.stdout.isatty()
     print(json.dumps(summary) if as_json else _describe(summary))
     return 0
+
+
+def _store(uri: str, options: dict[str, Any]) -> tuple[Any, bool]:
+    """An engine store: opened when it exists, created with ``options`` when not."""
+    from blendrank.backends import connect
+    from blendrank.errors import IndexNotFoundError
+
+    unsupported = sorted(set(options) & {"analyzer", "ann"})
+    if unsupported:
+        raise InvalidInputError(
+            f"--{unsupported[0]} applies to an index folder; an engine store uses the "
+            "engine's own text analysis and vector index (see docs/backends.md)"
+        )
+    try:
+        return connect(uri), False
+    except IndexNotFoundError:
+        return connect(uri, create=True, **options), True
 
 
 def _creation_options(args: argparse.Namespace) -> dict[str, Any]:

@@ -8,19 +8,21 @@ import json
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("info", help="show an index's size and settings")
-    p.add_argument("dir", help="index directory")
+    p.add_argument(
+        "dir", help="index directory, or a store URI (milvus+lite:kb.db, milvus://HOST/NAME)"
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from blendrank.index.embedded import Index
+    from blendrank.backends import connect
 
-    info = Index.open(args.dir).info()
+    info = connect(args.dir).info()
     if args.json:
         print(json.dumps(info, indent=2, ensure_ascii=False))
         return 0
-    settings = info.pop("settings")
+    settings = info.pop("settings", {})
     for key, value in info.items():
         print(f"{key:>16}: {value}")
     for key, value in settings.items():

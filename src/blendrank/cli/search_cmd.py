@@ -13,7 +13,9 @@ from blendrank.text.display import truncate
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("search", help="search an index")
-    p.add_argument("dir", help="index directory")
+    p.add_argument(
+        "dir", help="index directory, or a store URI (milvus+lite:kb.db, milvus://HOST/NAME)"
+    )
     p.add_argument("query", help="the query text")
     add_search_options(p)
     p.add_argument("--weights", help='JSON, e.g. \'{"bm25": 0.3, "dense": 0.7}\'')
@@ -67,11 +69,11 @@ def parse_json_option(name: str, raw: str | None):
 
 
 def run(args: argparse.Namespace) -> int:
-    from blendrank.index.embedded import Index
+    from blendrank.backends import connect
 
     filter_ = parse_json_option("filter", args.filter)
     weights = parse_json_option("weights", args.weights)
-    index = Index.open(args.dir)
+    index = connect(args.dir)
     reranker = None
     if args.rerank:
         from blendrank.rerank import load_reranker

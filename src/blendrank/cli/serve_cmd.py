@@ -23,7 +23,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "index (search, document writes) over HTTP, with micro-batching, API keys, limits, "
         "Prometheus metrics and JSON logs. OpenAPI at /openapi.json, docs at /docs.",
     )
-    p.add_argument("--index", metavar="DIR", help="serve this index (search, documents)")
+    p.add_argument(
+        "--index", metavar="DIR", help="serve this index folder or store URI (search, documents)"
+    )
     p.add_argument(
         "--reranker",
         metavar="[NAME=]SPEC",

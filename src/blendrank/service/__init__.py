@@ -43,9 +43,9 @@ def create_app(
     from blendrank.service.app import build_app
 
     if isinstance(index, (str, os.PathLike)):
-        from blendrank.index.embedded import Index
+        from blendrank.backends import connect
 
-        index = Index.open(index)
+        index = connect(str(index))  # a folder, or a store URI (milvus+lite:..., milvus://...)
     return build_app(dict(models or {}), index, config or ServiceConfig())
 
 

@@ -28,7 +28,7 @@ from blendrank.service.config import ServiceConfig
 from blendrank.service.edge import EdgeMiddleware
 from blendrank.service.errors import ServiceError, error_body
 from blendrank.service.index_routes import index_router
-from blendrank.service.index_service import IndexService
+from blendrank.service.index_service import IndexService, StoreService
 from blendrank.service.metrics import ServiceMetrics
 from blendrank.service.registry import ModelRegistry
 from blendrank.service.rerank_routes import rerank_router
@@ -175,7 +175,7 @@ def build_app(models: Mapping[str, Any], index: Any, config: ServiceConfig) -> F
     metrics = ServiceMetrics()
     state = ServiceState(
         ModelRegistry(models),
-        IndexService(index) if index is not None else None,
+        _index_service(index),
         config,
         metrics,
     )
@@ -225,3 +225,11 @@ def build_app(models: Mapping[str, Any], index: Any, config: ServiceConfig) -> F
         body_timeout=config.body_timeout_s,
     )
     return app
+
+
+def _index_service(index: Any) -> IndexService | StoreService | None:
+    if index is None:
+        return None
+    from blendrank.index.embedded import Index
+
+    return IndexService(index) if isinstance(index, Index) else StoreService(index)

@@ -110,3 +110,53 @@ class IndexService:
     def _after_write(self) -> None:
         self._stamp = self._manifest_stamp()
         self._snapshot = self._take_snapshot()
+
+
+class StoreService:
+    """:class:`IndexService` for an engine store (Milvus...): the engine keeps its own
+    consistency, so reads go straight to it; writes are serialised in one thread and
+    each bumps the generation this server reports."""
+
+    def __init__(self, store: Any) -> None:
+        self._store = store
+        _ = store.embedder  # load the embedder once
+        self._generation = 0
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-writer")
+
+    @property
+    def path(self) -> str:
+        return str(getattr(self._store, "uri", ""))
+
+    @property
+    def snapshot(self) -> tuple[Any, int]:
+        return self._store, self._generation
+
+    async def current(self) -> tuple[Any, int]:
+        return self.snapshot
+
+    def stats(self) -> dict[str, Any]:
+        return {"documents": len(self._store), "generation": self._generation}
+
+    async def upsert(self, documents: Sequence[Document]) -> tuple[dict[str, int], int]:
+        return await self._in_writer(self._upsert, list(documents))
+
+    async def delete(self, ids: Sequence[str]) -> tuple[int, int]:
+        return await self._in_writer(self._delete, list(ids))
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True)
+        self._store.close()
+
+    async def _in_writer(self, function: Any, argument: Any) -> Any:
+        loop = asyncio.get_running_loop()
+        return await asyncio.shield(loop.run_in_executor(self._executor, function, argument))
+
+    def _upsert(self, documents: list[Document]) -> tuple[dict[str, int], int]:
+        counts = self._store.add(documents)
+        self._generation += 1
+        return dict(counts), self._generation
+
+    def _delete(self, ids: list[str]) -> tuple[int, int]:
+        deleted = self._store.delete(ids)
+        self._generation += 1
+        return deleted, self._generation

@@ -11,7 +11,7 @@ from blendrank.errors import InvalidInputError
 from blendrank.service.batcher import MicroBatcher
 from blendrank.service.config import ServiceConfig
 from blendrank.service.errors import Redactor, ServiceError, too_large, unavailable
-from blendrank.service.index_service import IndexService
+from blendrank.service.index_service import IndexService, StoreService
 from blendrank.service.metrics import ServiceMetrics
 from blendrank.service.registry import ModelRegistry, ServedModel
 from blendrank.service.scoring import batch_function
@@ -24,7 +24,7 @@ class ServiceState:
     def __init__(
         self,
         models: ModelRegistry,
-        index: IndexService | None,
+        index: IndexService | StoreService | None,
         config: ServiceConfig,
         metrics: ServiceMetrics,
     ) -> None:
@@ -78,7 +78,7 @@ class ServiceState:
                     f"most {limit} per document (--max-document-chars): shorten or split it"
                 )
 
-    def require_index(self) -> IndexService:
+    def require_index(self) -> IndexService | StoreService:
         if self.index is None:
             raise ServiceError(
                 404,
@@ -128,7 +128,9 @@ class ServiceState:
             await asyncio.get_running_loop().run_in_executor(None, self.index.close)
 
 
-def _private_places(models: ModelRegistry, index: IndexService | None) -> dict[str, str]:
+def _private_places(
+    models: ModelRegistry, index: IndexService | StoreService | None
+) -> dict[str, str]:
     """Folders whose paths error messages must not show, with what to say instead."""
     from pathlib import Path
 

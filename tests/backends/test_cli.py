@@ -1,0 +1,34 @@
+"""`blendrank index`, `search` and `info` take a store URI where they take a folder."""
+
+from __future__ import annotations
+
+import json
+
+from blendrank.cli.main import main
+
+
+def test_index_search_and_info_on_milvus(milvus_lite_uri, tmp_path, capsys):
+    docs = tmp_path / "docs.jsonl"
+    rows = [
+        {"_id": "a", "text": "cats purr when content", "section": "pets"},
+        {"_id": "b", "text": "dogs bark at the mail carrier", "section": "other"},
+    ]
+    docs.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    assert main(["index", milvus_lite_uri, str(docs), "--embedder", "none", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["added"] == 2
+    assert main(["index", milvus_lite_uri, str(docs), "--json"]) == 0  # again: unchanged
+    assert json.loads(capsys.readouterr().out)["unchanged"] == 2
+    argv = ["search", milvus_lite_uri, "cats", "--mode", "bm25", "--json"]
+    assert main([*argv, "--filter", '{"section": "pets"}']) == 0
+    hits = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [h["doc_id"] for h in hits] == ["a"]
+    assert main(["info", milvus_lite_uri, "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["backend"] == "milvus" and info["documents"] == 2
+
+
+def test_folder_only_flags_are_refused_for_a_store(milvus_lite_uri, tmp_path, capsys):
+    docs = tmp_path / "docs.jsonl"
+    docs.write_text('{"_id": "a", "text": "x"}\n', encoding="utf-8")
+    assert main(["index", milvus_lite_uri, str(docs), "--ann"]) == 1
+    assert "applies to an index folder" in capsys.readouterr().err
