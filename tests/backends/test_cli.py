@@ -32,3 +32,13 @@ def test_folder_only_flags_are_refused_for_a_store(milvus_lite_uri, tmp_path, ca
     docs.write_text('{"_id": "a", "text": "x"}\n', encoding="utf-8")
     assert main(["index", milvus_lite_uri, str(docs), "--ann"]) == 1
     assert "applies to an index folder" in capsys.readouterr().err
+
+
+def test_the_registry_names_the_milvus_backends(milvus_lite_uri, milvus_server):
+    from blendrank.backends.milvus import MilvusIndex
+    from blendrank.registry import load_backend
+
+    store = load_backend(milvus_lite_uri, create=True, embedder=None)
+    assert isinstance(store, MilvusIndex) and len(store) == 0
+    server = load_backend(f"{milvus_server}/reg", create=True, embedder=None)
+    assert isinstance(server, MilvusIndex) and server.collection == "reg"

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -335,6 +335,14 @@ class ExternalIndex:
         raise NotImplementedError
 
     def _store_delete(self, keys: Sequence[str]) -> None:
+        raise NotImplementedError
+
+    def document_batches(self, size: int) -> Iterator[list[Document]]:
+        """Every stored document, ``size`` at a time (migrate reads a store with it)."""
+        raise NotImplementedError
+
+    def chunk_vectors_of(self, keys: Sequence[str]) -> dict[str, np.ndarray]:
+        """``{indexed chunk text: vector}`` of the documents with these keys."""
         raise NotImplementedError
 
 

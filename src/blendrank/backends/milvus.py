@@ -26,7 +26,7 @@ import os
 import time
 import urllib.parse
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -362,6 +362,38 @@ class MilvusIndex(ExternalIndex):
             batch = keys[start : start + _BATCH]
             self.client.delete(self.collection, filter=_keys_in(batch))
             self.client.delete(self.docs_collection, filter=_keys_in(batch))
+
+    # ---- reading everything back (migrate) --------------------------------------------
+
+    def document_batches(self, size: int) -> Iterator[list[Document]]:
+        """Every stored document, ``size`` at a time (in no particular order)."""
+        iterator = self.client.query_iterator(
+            self.docs_collection, batch_size=size, filter="part == 0", output_fields=["doc_key"]
+        )
+        try:
+            while True:
+                rows = iterator.next()
+                if not rows:
+                    return
+                found = self._store_documents([r["doc_key"] for r in rows])
+                yield [found[r["doc_key"]].document for r in rows if r["doc_key"] in found]
+        finally:
+            iterator.close()
+
+    def chunk_vectors_of(self, keys: Sequence[str]) -> dict[str, np.ndarray]:
+        """``{indexed chunk text: vector}`` of the documents with these keys."""
+        if "dense" not in self._retrievers:
+            return {}
+        out: dict[str, np.ndarray] = {}
+        for start in range(0, len(keys), _BATCH):
+            rows = self.client.query(
+                self.collection,
+                filter=_keys_in(keys[start : start + _BATCH]),
+                output_fields=["text", "dense"],
+            )
+            for row in rows:
+                out[row["text"]] = np.asarray(row["dense"], dtype=np.float32)
+        return out
 
     # ---- engine-side fusion ------------------------------------------------------------
 

@@ -24,6 +24,7 @@ COMMANDS = (
     "eval",
     "train",
     "serve",
+    "migrate",
 )
 
 
