@@ -145,9 +145,11 @@ def main() -> None:
     rows: dict[str, dict] = {}
     server = None
     try:
-        t0 = time.perf_counter()
-        embedded = Index.create(work / "embedded", embedder=replay)
+        t0 = time.perf_counter()  # creating the folder counts, as the store's create does not
+        embedded = Index.create(work / "embedded", embedder=reference.embedder)
+        embedded._embedder = replay
         embedded.add(docs)
+        embedded._embedder = reference.embedder
         rows["embedded index"] = {
             "ingest_docs_per_s": round(len(docs) / (time.perf_counter() - t0))
         }

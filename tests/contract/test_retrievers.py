@@ -113,14 +113,14 @@ def test_sorted_by_score_then_id(retriever):
 
 
 def test_equal_texts_tie_by_id(retriever):
-    if retriever.name.startswith("milvus_"):
-        pytest.skip(
-            "engine-side fusion ranks equal scores inside each engine list in the engine's "
-            "own order, so the fused order of equal texts is the engine's (docs/backends.md)"
-        )
     ranking = retriever.retrieve(Query("cats purr vibrating larynx"), 8)
     position = {h.doc_id: n for n, h in enumerate(ranking)}
     scores = {h.doc_id: h.score for h in ranking}
+    if retriever.name.startswith("milvus_"):
+        # engine-side fusion ranks equal scores inside each engine list in the engine's own
+        # order (docs/backends.md): equal texts end up at most one rank apart in each list
+        assert abs(scores["d0"] - scores["d3"]) <= 2 * (1 / 61 - 1 / 62) + 1e-9
+        return
     # equal texts score equally in each retriever, so the lower id ranks first there, and
     # a rank-based fusion (RRF) then keeps that order with a slightly higher score
     assert scores["d0"] >= scores["d3"]

@@ -248,3 +248,19 @@ def test_the_api_key_comes_from_the_environment(fake_llm, monkeypatch):
     rf("q", DOCS[:2])
     assert server.requests[-1].headers["Authorization"] == "Bearer from-env"
     assert "from-env" not in str(rf.config()) and "from-env" not in rf.fingerprint
+
+
+@pytest.mark.parametrize("method", ["heapsort", "bubble", "allpairs"])
+def test_a_position_biased_model_leaves_the_first_stage_order(fake_llm, method):
+    # always "A", surer when the passage in slot A is odd-numbered: both orders pick the
+    # same slot, so each comparison is a tie (not decided by the margin) and the
+    # first-stage order stands
+    def biased(path, body):
+        a = int(re.search(r'Passage A: "passage (\d)"', body["messages"][-1]["content"]).group(1))
+        p = 0.9 if a % 2 else 0.6
+        return 200, {}, chat_answer("A", logprobs={"A": math.log(p), "B": math.log(1 - p)})
+
+    server = fake_llm(biased)
+    results = LLMPairwiseReranker("m", server.url, method=method, depth=3)("q", DOCS)
+    assert _indexes(results) == [0, 1, 2, 3, 4]
+    assert results.info["disagreements"] == results.info["comparisons"] > 0

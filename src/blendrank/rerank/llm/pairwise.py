@@ -159,6 +159,7 @@ class _Judge:
             p = sum(votes) / len(votes) if votes else 0.5
             if first is not None and second is not None and (first > 0.5) == (second > 0.5):
                 self.disagreements += 1  # both orders picked the same slot: position bias
+                p = 0.5  # a tie, as PRP counts it: the earlier (first-stage) passage stays ahead
             self._known[(i, j)] = p
             self._known[(j, i)] = 1.0 - p
 
