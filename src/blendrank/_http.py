@@ -18,6 +18,7 @@ from __future__ import annotations
 import email.utils
 import http.client
 import json
+import math
 import time
 import urllib.error
 import urllib.parse
@@ -102,9 +103,14 @@ class JsonClient:
             request = urllib.request.Request(target, data=data, headers=headers, method="POST")
             wait: float | None = None
             try:
-                with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                with _OPENER.open(request, timeout=self.timeout) as response:
                     payload = response.read()
                 return self._decode(payload, target)
+            except _Redirected as moved:
+                raise self.error(
+                    f"{self.what} {target} redirects to {moved.location}; a POST with its key "
+                    "is not followed to another address: use that address as base_url"
+                ) from None
             except urllib.error.HTTPError as failure:
                 message = server_message(failure)
                 if failure.code != 429 and failure.code < 500:
@@ -135,6 +141,23 @@ class JsonClient:
         elif code == 404:
             hint = " (check base_url: it should end at the API root, e.g. http://host:port/v1)"
         return f"{self.what} {url} rejected the request with HTTP {code}: {message}{hint}"
+
+
+class _Redirected(Exception):
+    def __init__(self, location: str) -> None:
+        super().__init__(location)
+        self.location = location
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """urllib would follow a 30x with the Authorization header to any host (and turn the
+    POST into a GET); refuse instead, naming where the server points."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
+        raise _Redirected(newurl)
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects())
 
 
 def server_message(failure: urllib.error.HTTPError) -> str:
@@ -171,6 +194,8 @@ def retry_after_seconds(value: str | None) -> float | None:
             seconds = email.utils.parsedate_to_datetime(value).timestamp() - time.time()
         except (TypeError, ValueError):
             return None
+    if not math.isfinite(seconds):
+        return None
     return min(max(seconds, 0.0), MAX_RETRY_AFTER_S)
 
 

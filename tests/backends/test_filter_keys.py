@@ -17,14 +17,16 @@ SCALARS = (
     st.integers(-3, 3)
     | st.sampled_from([0.5, -0.0, 2.0, 1e18])
     | st.booleans()
-    | st.sampled_from(["x", "y", "X", 'q" or 1==1 or "', "", *DATES])
+    | st.sampled_from(["x", "y", "X", 'q" or 1==1 or "', "", *DATES, "9999-12-31T23:59:59.99999"])
 )
 VALUES = SCALARS | st.lists(SCALARS, max_size=3) | st.none()
 FIELDS = st.sampled_from(["a", "b", "d", 'we"ird'])
 METADATA = st.dictionaries(FIELDS, VALUES, max_size=4)
+#: operands may also be infinite or far dates (stored values are finite: validated)
+OPERANDS = SCALARS | st.sampled_from([float("inf"), float("-inf"), "9999-12-31T23:59:59.999999"])
 OPERAND = (
     st.dictionaries(
-        st.sampled_from(["eq", "ne", "gt", "gte", "lt", "lte"]), SCALARS, min_size=1, max_size=2
+        st.sampled_from(["eq", "ne", "gt", "gte", "lt", "lte"]), OPERANDS, min_size=1, max_size=2
     )
     | st.fixed_dictionaries({"in": st.lists(SCALARS, min_size=1, max_size=3)})
     | st.fixed_dictionaries({"nin": st.lists(SCALARS, min_size=1, max_size=3)})

@@ -154,6 +154,8 @@ def test_the_engine_answers_every_filter_as_blendrank_does(milvus_lite_uri):
         {"not": {"or": [{"f": 1}, {"g": 1}]}},
         {"and": [{"not": {"f": {"lt": 3}}}, {"date": {"exists": True}}]},
         {"f": []},
+        {"f": {"lt": float("inf")}},
+        {"not": {"f": {"gt": float("-inf")}}},
     ]
     for spec in specs:
         try:
@@ -196,3 +198,12 @@ def test_clear_errors(uri, milvus_lite_uri):
     kb = connect(uri)
     with pytest.raises(InvalidInputError, match="needs the 'dense' retriever"):
         kb.search("cats", mode="dense")
+
+
+def test_deleting_a_document_whose_write_was_cut_short_removes_its_chunks(uri):
+    kb = connect(uri, create=True, embedder=None, **SETTINGS)
+    rows = kb._chunk_rows([Document("half", "cats purr loudly")], progress=False)
+    kb._store_chunks(rows)  # the chunks landed, the document record did not
+    assert kb.get("half") is None and kb.search("cats", mode="bm25")
+    assert kb.delete(["half"]) == 0  # it was not a whole document ...
+    assert kb.search("cats", mode="bm25") == []  # ... but nothing of it stays searchable

@@ -188,9 +188,10 @@ class ExternalIndex:
             if not isinstance(i, str):
                 raise InvalidInputError(f"document ids must be strings, got {i!r}")
         keys = [doc_key(i) for i in dict.fromkeys(ids)]
-        present = list(self._store_documents(keys))
-        if present:
-            self._store_delete(present)
+        present = self._store_documents(keys)
+        if keys:
+            # every key, not only whole documents: chunks of a write cut short go too
+            self._store_delete(keys)
         return len(present)
 
     def get(self, doc_id: str) -> Document | None:

@@ -8,8 +8,8 @@ The payload of one chunk's metadata is a flat mapping:
 - ``member_key(kind, field, value) -> 1`` for every element of every field (a list adds
   one key per element; an ISO date string also adds one key for its instant), and
   ``present_key(field) -> 1`` for every field that is not None;
-- ``range_key("max"|"min", "number"|"date", field) -> float`` for fields holding numbers
-  or ISO dates: the largest and smallest element.
+- ``range_key("max"|"min", "number"|"date", field)`` for fields holding numbers or ISO
+  dates: the largest and smallest element (a float; dates as integer microseconds).
 
 Keys are 32 hex digits (BLAKE2b of kind, field and value), so an engine sees only hex
 keys and float literals. The tree is pushed into negation normal form and every atom,
@@ -30,6 +30,7 @@ backend answers a filter exactly as the embedded index does; the property test i
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Union
@@ -78,20 +79,20 @@ def has_kind_key(kind: str, field: str) -> str:
 NEVER_KEY = "n" + _digest("never")[1:]
 
 
-def filter_payload(metadata: Mapping[str, Any]) -> dict[str, float]:
+def filter_payload(metadata: Mapping[str, Any]) -> dict[str, float | int]:
     """The payload of one chunk's (flat) metadata: see the module docstring.
 
     >>> payload = filter_payload({"section": "faq", "n": [3, 7]})
     >>> payload[member_key("number", "n", 7)], payload[range_key("max", "number", "n")]
     (1.0, 7.0)
     """
-    out: dict[str, float] = {}
+    out: dict[str, float | int] = {}
     for field, raw in metadata.items():
         if raw is None:
             continue
         out[present_key(field)] = 1.0
         elements = raw if isinstance(raw, list | tuple) else [raw]
-        bounds: dict[str, list[float]] = {"number": [], "date": []}
+        bounds: dict[str, list[float | int]] = {"number": [], "date": []}
         for element in elements:
             kind, value = classify(element)
             if kind == OTHER:
@@ -103,7 +104,7 @@ def filter_payload(metadata: Mapping[str, Any]) -> dict[str, float]:
                 moment = parse_iso_date(value)
                 if moment is not None:
                     out[member_key("date", field, moment)] = 1.0
-                    bounds["date"].append(float(moment))
+                    bounds["date"].append(moment)  # an int: exact past 2**53 microseconds
         for kind, values in bounds.items():
             if values:
                 out[has_kind_key(kind, field)] = 1.0
@@ -126,7 +127,7 @@ class Bound:
 
     key: str
     op: str  # gt, gte, lt, lte
-    value: float
+    value: float | int  # dates: integer microseconds
 
 
 @dataclass(frozen=True)
@@ -162,14 +163,18 @@ def _condition(node: Condition, negate: bool) -> Atom:
         members = tuple(Member(key, positive) for key in keys)
         return AnyOf(members) if positive else AllOf(members)
     value = node.values[0]
-    kind, operand = (
-        ("number", float(value.value))
-        if value.kind == NUMBER
-        else (
-            "date",
-            float(value.date_us),  # type: ignore[arg-type]  # checked when compiled
-        )
-    )
+    operand: float | int
+    if value.kind == NUMBER:
+        kind, operand = "number", float(value.value)
+        if math.isinf(operand):  # stored numbers are finite: all of them, or none, qualify
+            everything = (operand > 0) == (node.op in ("lt", "lte"))
+            has = Member(has_kind_key(kind, node.field), True)
+            atom: Atom = has if everything else AnyOf(())
+            if not negate:
+                return atom
+            return Member(has.key, False) if everything else AllOf(())
+    else:
+        kind, operand = "date", int(value.date_us)  # type: ignore[arg-type]  # compiled so
     side = "max" if node.op in ("gt", "gte") else "min"
     bound = Bound(range_key(side, kind, node.field), node.op, operand)
     if not negate:
@@ -185,7 +190,7 @@ def _value_keys(field: str, value: Value) -> list[str]:
     return keys
 
 
-def matches(atom: Atom, payload: Mapping[str, float]) -> bool:
+def matches(atom: Atom, payload: Mapping[str, float | int]) -> bool:
     """Evaluate ``atom`` on one payload (the reference the engine renderings must equal)."""
     if isinstance(atom, Member):
         return (payload.get(atom.key) == 1.0) == atom.present

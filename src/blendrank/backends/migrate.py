@@ -48,21 +48,33 @@ class _Replay:
 def migrate(
     source: Any, destination: str, *, batch: int = 500, progress: bool = False
 ) -> dict[str, int]:
-    """Copy ``source`` (a store or a folder / URI) into the store ``destination`` names;
-    returns counts: ``documents``, ``added``, ``updated``, ``unchanged``, ``re_embedded``
-    (chunks the source had no vector for: 0 when both stores chunk alike)."""
+    """Copy ``source`` (a store, or a folder / URI it opens and closes) into the store
+    ``destination`` names; returns counts: ``documents``, ``added``, ``updated``,
+    ``unchanged``, ``re_embedded`` (chunks the source had no vector for: 0 when both
+    stores chunk alike)."""
     from blendrank.backends import connect
     from blendrank.errors import IndexNotFoundError
 
     if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
         raise InvalidInputError(f"batch must be an integer >= 1, got {batch!r}")
     src = connect(source) if isinstance(source, str) else source
-    settings = _settings(src)
     try:
-        dest = connect(destination)
-    except IndexNotFoundError:
-        dest = connect(destination, create=True, **settings)
-    _check_compatible(settings, _settings(dest), destination)
+        settings = _settings(src)
+        try:
+            dest = connect(destination)
+        except IndexNotFoundError:
+            dest = connect(destination, create=True, **settings)
+        try:
+            _check_compatible(settings, _settings(dest), destination)
+            return _copy(src, dest, batch, progress)
+        finally:
+            dest.close()
+    finally:
+        if isinstance(source, str):
+            src.close()
+
+
+def _copy(src: Any, dest: Any, batch: int, progress: bool) -> dict[str, int]:
     real = dest.embedder
     replay = _Replay(real) if real is not None else None
     totals = {"documents": 0, "added": 0, "updated": 0, "unchanged": 0}

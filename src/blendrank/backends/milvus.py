@@ -74,7 +74,8 @@ def render(atom: Atom) -> str:
     if isinstance(atom, Member):
         return f'bf["{_hex(atom.key)}"] {"==" if atom.present else "!="} 1'
     if isinstance(atom, Bound):
-        return f'bf["{_hex(atom.key)}"] {_OPS[atom.op]} {float(atom.value)!r}'
+        value = atom.value if isinstance(atom.value, int) else float(atom.value)
+        return f'bf["{_hex(atom.key)}"] {_OPS[atom.op]} {value!r}'
     if isinstance(atom, AllOf):
         if not atom.children:
             return f'bf["{NEVER_KEY}"] != 1'
@@ -182,7 +183,8 @@ class MilvusIndex(ExternalIndex):
         client, name = cls._client(uri, token, timeout)
         if client.has_collection(name):
             if exist_ok:
-                return cls.open(uri, token=token, timeout=timeout)
+                return cls._opened(client, name, uri)
+            client.close()
             raise IndexExistsError(f"Milvus collection {name!r} already exists at {uri}")
         options = {
             k: v
@@ -196,7 +198,11 @@ class MilvusIndex(ExternalIndex):
             "analyzer": dict(analyzer or {"type": "english"}),
             "index_type": index_type,
         }
-        _create_collections(client, name, settings, embedder_obj)
+        try:
+            _create_collections(client, name, settings, embedder_obj)
+        except BaseException:
+            client.close()
+            raise
         index = cls(client, name, settings, uri)
         index._embedder = embedder_obj
         return index
@@ -206,7 +212,12 @@ class MilvusIndex(ExternalIndex):
         cls, uri: str, *, token: str | None = None, timeout: float | None = 60.0
     ) -> MilvusIndex:
         client, name = cls._client(uri, token, timeout)
+        return cls._opened(client, name, uri)
+
+    @classmethod
+    def _opened(cls, client: Any, name: str, uri: str) -> MilvusIndex:
         if not client.has_collection(name):
+            client.close()
             raise IndexNotFoundError(
                 f"no blendrank store {name!r} at {uri} (create it with "
                 "`blendrank index URI FILES...` or MilvusIndex.create)"
@@ -217,6 +228,7 @@ class MilvusIndex(ExternalIndex):
             if settings.get("format") != "blendrank-external":
                 raise ValueError
         except ValueError:
+            client.close()
             raise IndexNotFoundError(
                 f"Milvus collection {name!r} at {uri} was not made by blendrank"
             ) from None
@@ -275,7 +287,8 @@ class MilvusIndex(ExternalIndex):
         for key, parts in found.items():
             parts.sort(key=lambda r: r["part"])
             head = parts[0]
-            if head["part"] != 0 or len(parts) != head["parts"]:
+            whole = [p["part"] for p in parts] == list(range(head["parts"]))
+            if not whole or any(p["content_hash"] != head["content_hash"] for p in parts):
                 continue  # a write cut short: treated as absent, rewritten by the next add
             text = "".join(p["text"] for p in parts)
             doc = Document(head["doc_id"], text, head["title"], dict(head["meta"] or {}))
@@ -311,6 +324,8 @@ class MilvusIndex(ExternalIndex):
                 self.docs_collection,
                 filter=f'doc_key == "{_hex_doc(key)}" and part >= {len(pieces)}',
             )
+        # heads (part 0) last: a document reads as whole only once all its parts are in
+        rows.sort(key=lambda r: r["part"] == 0)
         for start in range(0, len(rows), _BATCH):
             self.client.upsert(self.docs_collection, rows[start : start + _BATCH])
 
@@ -584,7 +599,9 @@ def _create_collections(client: Any, name: str, settings: dict[str, Any], embedd
     if embedder is not None:
         schema.add_field("dense", DataType.FLOAT_VECTOR, dim=int(embedder.dim))
         index.add_index("dense", index_type=settings["milvus"]["index_type"], metric_type="IP")
-    client.create_collection(name, schema=schema, index_params=index)
+    # Strong: a read sees every write acknowledged before it (servers default to Bounded,
+    # under which an add could miss the document it just wrote and embed it again)
+    client.create_collection(name, schema=schema, index_params=index, consistency_level="Strong")
     docs = client.create_schema(auto_id=False, enable_dynamic_field=False)
     docs.add_field("key", DataType.VARCHAR, is_primary=True, max_length=64)
     docs.add_field("doc_key", DataType.VARCHAR, max_length=32)
@@ -599,4 +616,10 @@ def _create_collections(client: Any, name: str, settings: dict[str, Any], embedd
     docs.add_field("v", DataType.FLOAT_VECTOR, dim=2)  # Milvus needs one vector field
     docs_index = client.prepare_index_params()
     docs_index.add_index("v", index_type="FLAT", metric_type="L2")
-    client.create_collection(f"{name}_docs", schema=docs, index_params=docs_index)
+    try:
+        client.create_collection(
+            f"{name}_docs", schema=docs, index_params=docs_index, consistency_level="Strong"
+        )
+    except BaseException:
+        client.drop_collection(name)  # no half-made store that opens and then fails
+        raise

@@ -32,8 +32,10 @@ import hashlib
 import json
 import os
 import shutil
+import threading
 import time
 import uuid
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -183,13 +185,15 @@ class GenerationLease:
     def __init__(self, generation: int, fd: int | None):
         self.generation = generation
         self._fd = fd
+        self._lock = threading.Lock()
 
     @property
     def held(self) -> bool:
         return self._fd is not None
 
     def release(self) -> None:
-        fd, self._fd = self._fd, None
+        with self._lock:  # two close() calls must not close a reused descriptor number
+            fd, self._fd = self._fd, None
         if fd is not None:
             os.close(fd)  # closing the descriptor drops the lock
 
@@ -249,8 +253,16 @@ class IndexStore:
         """Remove a generation folder unless a reader holds its lease; True when removed."""
         try:
             fd: int | None = os.open(folder / LEASE, os.O_RDONLY | os.O_CREAT, 0o644)
-        except OSError:
-            fd = None  # no lease file can exist, so nobody can hold one
+        except FileNotFoundError:
+            return True  # gone already
+        except OSError as exc:
+            if (
+                exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM)
+                and not (folder / LEASE).exists()
+            ):
+                fd = None  # a folder nobody can write a lease into: nobody holds one
+            else:
+                return False  # out of descriptors, ...: keep it; a later commit retries
         try:
             if fd is not None:
                 try:
@@ -356,7 +368,14 @@ class IndexStore:
         _crash_point("before-manifest")
         write_json_atomic(self.manifest_path, manifest)
         _crash_point("after-manifest")
-        self.collect_garbage(int(manifest["generation"]))
+        try:
+            self.collect_garbage(int(manifest["generation"]))
+        except OSError as exc:  # committed already: a failed clean-up is retried next time
+            warnings.warn(
+                f"index {self.root.name}: committed, but old generations were not removed "
+                f"({exc}); the next commit tries again",
+                stacklevel=2,
+            )
 
     def collect_garbage(self, current: int) -> None:
         """Remove temp folders and the generations older than the previous one that no

@@ -264,3 +264,37 @@ def test_a_position_biased_model_leaves_the_first_stage_order(fake_llm, method):
     results = LLMPairwiseReranker("m", server.url, method=method, depth=3)("q", DOCS)
     assert _indexes(results) == [0, 1, 2, 3, 4]
     assert results.info["disagreements"] == results.info["comparisons"] > 0
+
+
+def test_a_redirect_is_refused_not_followed_with_the_key(fake_llm):
+    server = fake_llm(lambda path, body: (307, {"Location": "http://elsewhere.invalid/v1"}, {}))
+    rf = LLMListwiseReranker("m", server.url, api_key="secret")
+    with pytest.raises(RemoteModelError, match="redirects to http://elsewhere.invalid/v1"):
+        rf("q", DOCS[:2])
+    assert len([r for r in server.requests if r.path.endswith("completions")]) == 1
+
+
+def test_openais_key_goes_only_to_openai(fake_llm, monkeypatch):
+    monkeypatch.delenv("BLENDRANK_LLM_API_KEY", raising=False)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-not-for-you")
+    server = fake_llm(_ok("[1]"))
+    LLMListwiseReranker("m", server.url)("q", DOCS[:2])
+    assert "Authorization" not in server.requests[-1].headers
+
+
+def test_the_first_failure_stops_the_calls_still_queued(fake_llm):
+    server = fake_llm(lambda path, body: (401, {}, {"error": {"message": "bad key"}}))
+    rf = LLMPointwiseReranker("m", server.url, concurrency=2)
+    with pytest.raises(RemoteModelError, match="HTTP 401"):
+        rf("q", [f"passage {i}" for i in range(40)])
+    assert len(server.requests) < 10  # not one refused call per passage
+
+
+def test_a_server_refusing_log_probabilities_gets_the_rating_prompt(fake_llm):
+    def answer(path, body):
+        if body.get("logprobs"):
+            return 400, {}, {"error": {"message": "logprobs are not supported"}}
+        return 200, {}, chat_answer("8")
+
+    results = LLMPointwiseReranker("m", fake_llm(answer).url)("q", DOCS[:2])
+    assert results.info["mode"] == "rating" and [r.score for r in results] == [0.8, 0.8]

@@ -98,6 +98,7 @@ class LLMReranker(Reranker):
         )
         check_number("max_passage_tokens", passage_tokens, minimum=1, integer=True)
         self.max_passage_tokens = int(passage_tokens)
+        self._tokenizer = tokenizer
         self.name = f"llm-{self.family}:{model or 'default'}@{self.client.root}"
 
     def settings(self) -> dict[str, Any]:
@@ -106,6 +107,7 @@ class LLMReranker(Reranker):
             "template": self.template,
             "system": self.client.system,
             "max_passage_tokens": self.max_passage_tokens,
+            "tokenizer": None if self._tokenizer is None else str(self._tokenizer),
         }
 
     @property

@@ -14,6 +14,7 @@ import math
 import os
 import threading
 import time
+import urllib.parse
 from collections import OrderedDict
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -24,6 +25,7 @@ from typing import Any, Literal
 from blendrank._http import JsonClient, api_root, check_number, server_root
 from blendrank.errors import InvalidInputError, RemoteModelError
 
+#: the key's environment variables: blendrank's own for any server, OpenAI's only for OpenAI
 API_KEY_ENVS = ("BLENDRANK_LLM_API_KEY", "OPENAI_API_KEY")
 BASE_URL_ENV = "BLENDRANK_LLM_BASE_URL"
 #: characters per token when neither the server nor a tokenizer can count them
@@ -119,9 +121,9 @@ class LLMClient:
         self.model = model
         self.api: Api = api
         self.system = system
-        key = api_key
-        for env in API_KEY_ENVS:
-            key = key or os.environ.get(env)
+        key = api_key or os.environ.get("BLENDRANK_LLM_API_KEY")
+        if key is None and urllib.parse.urlsplit(self.root).hostname == "api.openai.com":
+            key = os.environ.get("OPENAI_API_KEY")  # OpenAI's own key goes only to OpenAI
         self._http = JsonClient(
             self.root,
             what="LLM server",
@@ -181,12 +183,18 @@ class LLMClient:
         """:meth:`generate` of each prompt, up to ``concurrency`` at a time, in order."""
         if len(prompts) <= 1 or self.concurrency == 1:
             return [self.generate(p, max_tokens=max_tokens, logprobs=logprobs) for p in prompts]
-        with ThreadPoolExecutor(min(self.concurrency, len(prompts))) as pool:
-            futures = [
-                pool.submit(self.generate, p, max_tokens=max_tokens, logprobs=logprobs)
-                for p in prompts
-            ]
+        pool = ThreadPoolExecutor(min(self.concurrency, len(prompts)))
+        futures = [
+            pool.submit(self.generate, p, max_tokens=max_tokens, logprobs=logprobs) for p in prompts
+        ]
+        try:
             return [f.result() for f in futures]
+        except BaseException:
+            # the first failure ends the call: prompts not started yet are not sent
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        finally:
+            pool.shutdown(wait=True)
 
     @property
     def _endpoint(self) -> str:
@@ -205,7 +213,7 @@ class LLMClient:
         else:
             body["prompt"] = (self.system + "\n\n" + prompt) if self.system else prompt
             if logprobs:
-                body["logprobs"] = logprobs
+                body["logprobs"] = logprobs  # OpenAI's own completions allow at most 5
         return body
 
     def _key(self, prompt: str, max_tokens: int, logprobs: int) -> str:
@@ -227,7 +235,7 @@ class LLMClient:
             return done
         pieces = self._pieces(text)
         if pieces is None:
-            cut = text[: max_tokens * CHARS_PER_TOKEN]
+            cut = _estimated_cut(text, max_tokens)
         else:
             cut = text if len(pieces) <= max_tokens else "".join(pieces[:max_tokens])
         with self._lock:
@@ -238,7 +246,7 @@ class LLMClient:
 
     def count_tokens(self, text: str) -> int:
         pieces = self._pieces(text)
-        return math.ceil(len(text) / CHARS_PER_TOKEN) if pieces is None else len(pieces)
+        return estimate_tokens(text) if pieces is None else len(pieces)
 
     def _pieces(self, text: str) -> list[str] | None:
         """``text`` split into the model's tokens (as text), or None when nothing counts."""
@@ -277,7 +285,9 @@ class LLMClient:
             )
             try:
                 answer = probe.post("/tokenize", body)
-            except RemoteModelError:
+            except RemoteModelError as failure:
+                if not any(f"HTTP {code}" in str(failure) for code in (400, 404, 405, 422, 501)):
+                    return None  # a timeout or a 5xx: estimate this time, ask again next time
                 continue
             tokens = answer.get("tokens") if isinstance(answer, dict) else None
             if not isinstance(tokens, list):
@@ -300,6 +310,26 @@ class LLMClient:
             cuts = [round(i * per) for i in range(len(tokens) + 1)]
             return [text[cuts[i] : cuts[i + 1]] for i in range(len(tokens))]
         return None
+
+
+def estimate_tokens(text: str) -> int:
+    """Tokens of ``text`` when nothing can count them: CHARS_PER_TOKEN ASCII characters per
+    token, one token per other character (CJK text runs about one token per character).
+
+    >>> estimate_tokens("x" * 40), estimate_tokens("漢字" * 5)
+    (10, 10)
+    """
+    ascii_chars = sum(1 for ch in text if ord(ch) < 128)
+    return math.ceil(ascii_chars / CHARS_PER_TOKEN) + (len(text) - ascii_chars)
+
+
+def _estimated_cut(text: str, max_tokens: int) -> str:
+    budget = float(max_tokens)
+    for at, ch in enumerate(text):
+        budget -= 1.0 / CHARS_PER_TOKEN if ord(ch) < 128 else 1.0
+        if budget < -1e-9:
+            return text[:at]
+    return text
 
 
 def _cut_points(pieces: list[str], text: str) -> list[str] | None:

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from blendrank.errors import InvalidInputError
+from blendrank.errors import InvalidInputError, RemoteModelError
 from blendrank.rerank.base import GroupScores, Scale
 from blendrank.rerank.llm.base import LLMReranker, check_template
 from blendrank.rerank.llm.client import Completion, Usage
@@ -119,7 +119,14 @@ class LLMPointwiseReranker(LLMReranker):
         self._server_has_logprobs: bool | None = None if mode == "auto" else mode == "logprobs"
 
     def settings(self) -> dict[str, Any]:
-        return {**super().settings(), "mode": self.mode, "rating_template": self.rating_template}
+        detected = {None: "auto", True: "logprobs", False: "rating"}[self._server_has_logprobs]
+        return {
+            **super().settings(),
+            "mode": self.mode,
+            "scoring": detected,  # ratings and P(yes) never share a cache entry
+            "top_logprobs": self.top_logprobs,
+            "rating_template": self.rating_template,
+        }
 
     def score(self, query: str, texts: Sequence[str]) -> np.ndarray:
         return self.score_groups([(query, texts)])[0]
@@ -141,7 +148,14 @@ class LLMPointwiseReranker(LLMReranker):
             return np.zeros(0, dtype=np.float32)
         if self._server_has_logprobs is not False:
             prompts = [self.template.format(query=q, passage=p) for q, p in pairs]
-            answers = self.client.generate_many(prompts, max_tokens=1, logprobs=self.top_logprobs)
+            try:
+                answers = self.client.generate_many(
+                    prompts, max_tokens=1, logprobs=self.top_logprobs
+                )
+            except RemoteModelError as refused:
+                if self.mode != "auto" or "HTTP 400" not in str(refused):
+                    raise
+                answers = []  # the server refuses log-probabilities: rate instead
             usage.add(answers)
             has_logprobs = any(a.first_token_logprobs for a in answers)
             if not has_logprobs and self.mode == "logprobs":
