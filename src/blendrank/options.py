@@ -19,7 +19,7 @@ from typing import Any
 from blendrank.errors import InvalidInputError
 from blendrank.fuse import FUSION_METHODS
 from blendrank.rerank.base import Reranker
-from blendrank.retrieve.hybrid import PER
+from blendrank.retrieve.hybrid import PER, HybridRetriever
 
 MODES = ("hybrid", "bm25", "dense")
 NORMALIZATIONS = ("minmax", "zscore")
@@ -133,3 +133,21 @@ def check_index_weights(weights: Any) -> None:
     for name, w in weights.items():
         if isinstance(w, bool) or not isinstance(w, (int, float)) or w < 0:
             raise InvalidInputError(f"weight for {name!r} must be a number >= 0, got {w!r}")
+
+
+def fused_retriever(retrievers: Mapping[str, Any], opts: SearchOptions) -> HybridRetriever:
+    """The retrievers ``opts.mode`` names ("hybrid": bm25 and dense), fused as ``opts``
+    says; the caller has checked that each named one exists."""
+    names = ["bm25", "dense"] if opts.mode == "hybrid" else [opts.mode]
+    weights = opts.weights
+    if weights is not None:
+        weights = {name: w for name, w in weights.items() if name in names}
+    return HybridRetriever(
+        {name: retrievers[name] for name in names},
+        opts.fusion,
+        weights=weights,
+        rrf_k=opts.rrf_k,
+        normalization=opts.normalization,
+        per=opts.per,
+        depth=opts.depth,
+    )

@@ -21,7 +21,7 @@ import numpy as np
 from blendrank.errors import InvalidInputError
 from blendrank.index.options import CHUNK_OVERLAP, CHUNK_SIZE
 from blendrank.ingest.records import validate_documents
-from blendrank.options import SearchOptions, default
+from blendrank.options import SearchOptions, default, fused_retriever
 from blendrank.pipeline import Pipeline
 from blendrank.rerank.base import Reranker
 from blendrank.retrieve.base import Retriever
@@ -268,18 +268,7 @@ class ExternalIndex:
                 f"mode={opts.mode!r} needs the {missing[0]!r} retriever, which this store "
                 f"does not have (it has: {', '.join(self._retrievers)})"
             )
-        weights = opts.weights
-        if weights is not None:
-            weights = {name: w for name, w in weights.items() if name in names}
-        return HybridRetriever(
-            {name: self._retrievers[name] for name in names},
-            opts.fusion,
-            weights=weights,
-            rrf_k=opts.rrf_k,
-            normalization=opts.normalization,
-            per=opts.per,
-            depth=opts.depth,
-        )
+        return fused_retriever(self._retrievers, opts)
 
     def pipeline(self, rerank: Reranker | None = None, **options: Any) -> Pipeline:
         opts = SearchOptions(**dict(options, rerank=rerank))

@@ -37,7 +37,7 @@ from blendrank.index.state import IndexState, detached
 from blendrank.index.store import FORMAT_NAME, FORMAT_VERSION, IndexStore, damaged_files
 from blendrank.index.update import plan_update
 from blendrank.ingest.records import validate_documents
-from blendrank.options import SearchOptions, default
+from blendrank.options import SearchOptions, default, fused_retriever
 from blendrank.pipeline import Pipeline, StoredVectors
 from blendrank.rerank.base import Reranker
 from blendrank.retrieve.hybrid import HybridRetriever
@@ -480,18 +480,7 @@ class Index:
                 f"mode={opts.mode!r} needs dense embeddings, but this index was created "
                 "with embedder=None; use mode='bm25' or rebuild the index with an embedder"
             )
-        weights = opts.weights
-        if weights is not None:
-            weights = {name: w for name, w in weights.items() if name in names}
-        return HybridRetriever(
-            {name: self._retrievers[name] for name in names},
-            opts.fusion,
-            weights=weights,
-            rrf_k=opts.rrf_k,
-            normalization=opts.normalization,
-            per=opts.per,
-            depth=opts.depth,
-        )
+        return fused_retriever(self._retrievers, opts)
 
     def pipeline(self, rerank: Reranker | None = None, **options: Any) -> Pipeline:
         """A :class:`~blendrank.pipeline.Pipeline` over this index with the options of
