@@ -351,7 +351,22 @@ MILVUS_OPTIONS = (
 )
 
 
-def _milvus_backend(scheme: str) -> Callable[..., Any]:
+QDRANT_OPTIONS = (
+    "create",
+    "api_key",
+    "timeout",
+    "embedder",
+    "chunk_size",
+    "chunk_overlap",
+    "tokenizer",
+    "title_in_chunks",
+    "analyzer",
+    "bm25_k1",
+    "bm25_b",
+)
+
+
+def _store_backend(scheme: str) -> Callable[..., Any]:
     def build(target: str | None, **options: Any) -> Any:
         from blendrank.backends import connect, is_uri
 
@@ -415,11 +430,27 @@ for _plugin in (
         Plugin(
             "backend",
             scheme,
-            _milvus_backend(scheme),
+            _store_backend(scheme),
             MILVUS_OPTIONS,
             "a Milvus store (milvus-lite file or server)",
         )
         for scheme in ("milvus", "milvus+lite", "milvus+http", "milvus+https")
+    ),
+    *(
+        Plugin(
+            "backend",
+            scheme,
+            _store_backend(scheme),
+            QDRANT_OPTIONS,
+            description,
+        )
+        for scheme, description in (
+            ("qdrant", "a Qdrant server, cluster or Cloud"),
+            ("qdrant+http", "a Qdrant server over plain HTTP"),
+            ("qdrant+https", "a Qdrant server over TLS"),
+            ("qdrant+local", "qdrant-client's local mode in a folder"),
+            ("qdrant+edge", "Qdrant Edge, the Rust engine in process"),
+        )
     ),
 ):
     REGISTRY.register(_plugin)

@@ -65,3 +65,38 @@ def milvus_server(tmp_path_factory) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def _qdrant(module: str) -> None:
+    pytest.importorskip(module, reason=f"{module} (extra 'qdrant') is not installed")
+
+
+@pytest.fixture
+def qdrant_local_uri(tmp_path) -> str:
+    _qdrant("qdrant_client")
+    return f"qdrant+local:{tmp_path / 'qdrant'}?collection=kb"
+
+
+@pytest.fixture
+def qdrant_edge_uri(tmp_path) -> str:
+    _qdrant("qdrant_edge")
+    return f"qdrant+edge:{tmp_path / 'edge'}?collection=kb"
+
+
+#: every store the shared backend tests run on (fixture names)
+STORES = ["milvus-lite", "milvus-server", "qdrant-local", "qdrant-edge"]
+
+
+@pytest.fixture(params=STORES)
+def store_uri(request) -> str:
+    """A URI for a fresh store on each engine in turn."""
+    import uuid
+
+    if request.param == "milvus-lite":
+        return request.getfixturevalue("milvus_lite_uri")
+    if request.param == "milvus-server":
+        server = request.getfixturevalue("milvus_server")
+        return f"{server}/kb_{uuid.uuid4().hex[:8]}"
+    if request.param == "qdrant-local":
+        return request.getfixturevalue("qdrant_local_uri")
+    return request.getfixturevalue("qdrant_edge_uri")

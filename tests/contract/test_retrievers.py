@@ -88,10 +88,45 @@ def milvus_store(tmp_path_factory):
     store.close()
 
 
-@pytest.fixture(params=sorted(RETRIEVERS) + sorted(MILVUS_RETRIEVERS))
+#: the same documents in Qdrant: qdrant-client's local mode and Qdrant Edge (its engine)
+QDRANT_RETRIEVERS = {
+    f"{kind}_{name}": (kind, make)
+    for kind in ("qdrant+local", "qdrant+edge")
+    for name, make in {
+        "bm25": lambda store: store.retriever("bm25"),
+        "dense": lambda store: store.retriever("dense"),
+        "hybrid_rrf": lambda store: store.retriever("hybrid"),
+        "hybrid_per_document": lambda store: store.retriever("hybrid", per="document"),
+        "engine_rrf": lambda store: store.engine_hybrid("rrf"),
+    }.items()
+}
+
+
+@pytest.fixture(scope="module")
+def qdrant_stores(tmp_path_factory):
+    pytest.importorskip("qdrant_client", reason="qdrant-client (extra 'qdrant') is not installed")
+    pytest.importorskip("qdrant_edge", reason="qdrant-edge-py (extra 'qdrant') is not installed")
+    from blendrank.backends import connect
+
+    folder = tmp_path_factory.mktemp("contract-qdrant")
+    stores = {}
+    for kind in ("qdrant+local", "qdrant+edge"):
+        stores[kind] = connect(
+            f"{kind}:{folder / kind}", create=True, chunk_size=16, chunk_overlap=4
+        )
+        stores[kind].add(_documents())
+    yield stores
+    for store in stores.values():
+        store.close()
+
+
+@pytest.fixture(params=sorted(RETRIEVERS) + sorted(MILVUS_RETRIEVERS) + sorted(QDRANT_RETRIEVERS))
 def retriever(request, index) -> Retriever:
     if request.param in MILVUS_RETRIEVERS:
         return MILVUS_RETRIEVERS[request.param](request.getfixturevalue("milvus_store"))
+    if request.param in QDRANT_RETRIEVERS:
+        kind, make = QDRANT_RETRIEVERS[request.param]
+        return make(request.getfixturevalue("qdrant_stores")[kind])
     return RETRIEVERS[request.param](index)
 
 
@@ -116,10 +151,11 @@ def test_equal_texts_tie_by_id(retriever):
     ranking = retriever.retrieve(Query("cats purr vibrating larynx"), 8)
     position = {h.doc_id: n for n, h in enumerate(ranking)}
     scores = {h.doc_id: h.score for h in ranking}
-    if retriever.name.startswith("milvus_"):
+    if retriever.name.startswith(("milvus_", "qdrant_")):
         # engine-side fusion ranks equal scores inside each engine list in the engine's own
         # order (docs/backends.md): equal texts end up at most one rank apart in each list
-        assert abs(scores["d0"] - scores["d3"]) <= 2 * (1 / 61 - 1 / 62) + 1e-9
+        # (Milvus counts ranks from 1, Qdrant from 0: 1/(k + rank) steps of either)
+        assert abs(scores["d0"] - scores["d3"]) <= 2 * (1 / 60 - 1 / 61) + 1e-6
         return
     # equal texts score equally in each retriever, so the lower id ranks first there, and
     # a rank-based fusion (RRF) then keeps that order with a slightly higher score
@@ -186,14 +222,18 @@ def test_hybrid_of_hybrids_fuses_by_name(index):
     )
 
 
-@pytest.mark.parametrize("store", ["embedded", "milvus"])
+@pytest.mark.parametrize("store", ["embedded", "milvus", "qdrant+local", "qdrant+edge"])
 def test_ties_at_the_cut_are_chosen_by_id(tmp_path, store) -> None:
     """retrieve(q, 1) is retrieve(q, 2).top(1) even when the cut falls inside a tie."""
+    from blendrank.backends import connect
+
     if store == "milvus":
         pytest.importorskip("pymilvus", reason="pymilvus (extra 'milvus') is not installed")
-        from blendrank.backends import connect
-
         index = connect(f"milvus+lite:{tmp_path / 'kb.db'}", create=True)
+    elif store.startswith("qdrant"):
+        module = "qdrant_client" if store == "qdrant+local" else "qdrant_edge"
+        pytest.importorskip(module, reason=f"{module} (extra 'qdrant') is not installed")
+        index = connect(f"{store}:{tmp_path / 'q'}", create=True)
     else:
         index = Index.create(tmp_path / "kb")
     index.add([Document("d2", "apple"), Document("d10", "apple")])

@@ -1,4 +1,4 @@
-"""`blendrank serve --index URI`: the search and document routes over a Milvus store."""
+"""`blendrank serve --index URI`: the search and document routes over engine stores."""
 
 from __future__ import annotations
 
@@ -8,13 +8,18 @@ import httpx
 import pytest
 
 
-def test_the_service_serves_a_milvus_store(tmp_path, start_server):
+@pytest.mark.parametrize("scheme", ["milvus+lite", "qdrant+edge"])
+def test_the_service_serves_a_store(tmp_path, start_server, scheme):
+    module, extra = {
+        "milvus+lite": ("milvus_lite", "milvus"),
+        "qdrant+edge": ("qdrant_edge", "qdrant"),
+    }[scheme]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        pytest.importorskip("milvus_lite", reason="milvus-lite (extra 'milvus') is not installed")
+        pytest.importorskip(module, reason=f"{module} (extra {extra!r}) is not installed")
     from blendrank.backends import connect
 
-    uri = f"milvus+lite:{tmp_path / 'kb.db'}?collection=kb"
+    uri = f"{scheme}:{tmp_path / 'kb.db'}?collection=kb"
     connect(uri, create=True, embedder=None, chunk_size=32, chunk_overlap=0).close()
     server = start_server({}, index=connect(uri))
     body = {

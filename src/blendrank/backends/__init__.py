@@ -3,7 +3,9 @@ enough or a team already runs one. :func:`connect` opens a store from a URI:
 
 - a folder path (or ``embedded:DIR``): the embedded index, :class:`blendrank.Index`;
 - ``milvus+lite:PATH.db?collection=NAME`` or ``milvus://HOST:19530/NAME``: Milvus
-  (``pip install 'blendrank[milvus]'``), :class:`blendrank.backends.milvus.MilvusIndex`.
+  (``pip install 'blendrank[milvus]'``), :class:`blendrank.backends.milvus.MilvusIndex`;
+- ``qdrant://HOST:6333/NAME``, ``qdrant+local:PATH`` or ``qdrant+edge:PATH``: Qdrant
+  (``pip install 'blendrank[qdrant]'``), :class:`blendrank.backends.qdrant.QdrantIndex`.
 
 Every store takes the same documents, chunking, embedders, filters, fusion and
 rerankers; see docs/backends.md for what each engine computes.
@@ -15,7 +17,9 @@ from typing import Any
 
 from blendrank.errors import InvalidInputError
 
-SCHEMES = ("milvus+lite", "milvus", "milvus+http", "milvus+https")
+MILVUS_SCHEMES = ("milvus+lite", "milvus", "milvus+http", "milvus+https")
+QDRANT_SCHEMES = ("qdrant", "qdrant+http", "qdrant+https", "qdrant+local", "qdrant+edge")
+SCHEMES = (*MILVUS_SCHEMES, *QDRANT_SCHEMES)
 
 
 def is_uri(target: str) -> bool:
@@ -31,14 +35,23 @@ def connect(target: str, *, create: bool = False, **options: Any) -> Any:
     if not isinstance(target, str) or not target.strip():
         raise InvalidInputError("connect() needs a folder or a store URI such as milvus+lite:kb.db")
     if is_uri(target):
-        from blendrank.backends.milvus import MilvusIndex
-
+        store = _store_class(target.partition(":")[0].lower())
         if create:
-            return MilvusIndex.create(target, exist_ok=True, **options)
-        return MilvusIndex.open(target, **options)
+            return store.create(target, exist_ok=True, **options)
+        return store.open(target, **options)
     from blendrank import Index
 
     folder = target[len("embedded:") :] if target.startswith("embedded:") else target
     if create:
         return Index.create(folder, exist_ok=True, **options)
     return Index.open(folder)
+
+
+def _store_class(scheme: str) -> Any:
+    if scheme in QDRANT_SCHEMES:
+        from blendrank.backends.qdrant import QdrantIndex
+
+        return QdrantIndex
+    from blendrank.backends.milvus import MilvusIndex
+
+    return MilvusIndex

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,9 +25,9 @@ from blendrank.ingest.records import validate_documents
 from blendrank.options import SearchOptions, default, fused_retriever
 from blendrank.pipeline import Pipeline
 from blendrank.rerank.base import Reranker
-from blendrank.retrieve.base import Retriever
+from blendrank.retrieve.base import Retriever, RetrieverBase, check_k
 from blendrank.retrieve.hybrid import HybridRetriever
-from blendrank.types import Document, Hit, Query
+from blendrank.types import Document, Hit, Query, Ranking
 
 DEFAULT_EMBEDDER = "all-MiniLM-L6-v2"
 
@@ -334,6 +335,81 @@ class ExternalIndex:
     def chunk_vectors_of(self, keys: Sequence[str]) -> dict[str, np.ndarray]:
         """``{indexed chunk text: vector}`` of the documents with these keys."""
         raise NotImplementedError
+
+
+class EngineRetriever(RetrieverBase):
+    """An engine search as a blendrank retriever. Ties are broken by chunk id, also at the
+    cut: the search is widened until the k-th score is no longer tied with the last one
+    fetched. Subclasses implement :meth:`_prepare` (the query as the engine takes it, e.g.
+    its embedding) and :meth:`_search` (``[(chunk fields, score)]``, any order); chunk
+    fields are ``id``, ``doc_id``, ``body``, ``title``, ``meta``, ``start``, ``end``."""
+
+    #: the most results one engine search may return
+    max_limit = 16_384
+
+    def _prepare(self, query: Query) -> Any:
+        raise NotImplementedError
+
+    def _search(self, prepared: Any, query: Query, limit: int) -> list[tuple[dict, float]]:
+        raise NotImplementedError
+
+    #: apply the embedded index's exact-phrase rules (:mod:`blendrank.index.phrase`) to
+    #: the candidates; the chunk fields then include ``text``, the indexed text
+    phrase_boost = False
+
+    def retrieve(self, query: Query, k: int) -> Ranking:
+        from blendrank.index.phrase import PHRASE_POOL, PhraseMatcher
+
+        k = check_k(k)
+        started = time.perf_counter()
+        prepared = self._prepare(query)
+        phrased = self.phrase_boost and bool(PhraseMatcher.phrases(query.text))
+        depth = max(k, PHRASE_POOL) if phrased else k
+        limit = min(self.max_limit, depth + max(10, depth // 2))
+        while True:
+            hits = self._search(prepared, query, limit)
+            complete = len(hits) < limit
+            hits.sort(key=lambda h: (-h[1], h[0]["id"]))
+            if (
+                complete
+                or limit >= self.max_limit
+                or len(hits) <= depth
+                or hits[depth - 1][1] > hits[-1][1]
+            ):
+                break
+            limit = min(self.max_limit, limit * 2)
+        if phrased:
+            hits = _phrase_adjusted(query.text, hits[:depth])
+        info = {
+            "complete": complete and len(hits) <= k,  # nothing matches beyond these
+            "timings": {self.name: time.perf_counter() - started},
+        }
+        return Ranking([self._hit(e, s, r) for r, (e, s) in enumerate(hits[:k], 1)], info)
+
+    def _hit(self, entity: dict[str, Any], score: float, rank: int) -> Hit:
+        return Hit(
+            entity["id"],
+            entity["doc_id"],
+            score,
+            entity["body"],
+            entity["title"],
+            dict(entity["meta"] or {}),
+            entity["id"],
+            int(entity["start"]),
+            int(entity["end"]),
+            {self.name: score},
+            {self.name: rank},
+        )
+
+
+def _phrase_adjusted(text: str, hits: list[tuple[dict, float]]) -> list[tuple[dict, float]]:
+    """``hits`` (best first, ties by id) re-scored by the exact-phrase rules."""
+    from blendrank.index.phrase import PhraseMatcher
+
+    rows = np.arange(len(hits))
+    scores = np.array([s for _, s in hits], dtype=np.float64)
+    rows, scores = PhraseMatcher(True).adjust(text, rows, scores, lambda i: hits[i][0]["text"])
+    return [(hits[int(r)][0], float(s)) for r, s in zip(rows, scores, strict=True)]
 
 
 def _tokenizer_source(embedder: Any) -> str | None:

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 import urllib.parse
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
@@ -34,6 +33,7 @@ import numpy as np
 from blendrank._optional import require
 from blendrank.backends.external import (
     ChunkRow,
+    EngineRetriever,
     ExternalIndex,
     StoredDocument,
     doc_key,
@@ -48,8 +48,7 @@ from blendrank.backends.filter_keys import (
     to_atoms,
 )
 from blendrank.errors import IndexExistsError, IndexNotFoundError, InvalidInputError
-from blendrank.retrieve.base import RetrieverBase, check_k
-from blendrank.types import Document, Hit, Query, Ranking
+from blendrank.types import Document, Query
 
 TOKEN_ENV = "BLENDRANK_MILVUS_TOKEN"
 #: Milvus' largest VARCHAR, in bytes
@@ -59,7 +58,7 @@ DOC_PART_CHARS = 16_000
 MAX_LIMIT = 16_384
 _BATCH = 256
 _OPS = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
-_OUTPUT = ["id", "doc_id", "body", "title", "meta", "start", "end"]
+_OUTPUT = ["id", "doc_id", "text", "body", "title", "meta", "start", "end"]
 
 
 def render(atom: Atom) -> str:
@@ -422,64 +421,27 @@ class MilvusIndex(ExternalIndex):
         return MilvusEngineHybrid(self, fusion, rrf_k, tuple(weights))
 
 
-class _MilvusRetriever(RetrieverBase):
-    """A Milvus search as a blendrank retriever: ties broken by id, also at the cut (the
-    search is widened until the k-th score is no longer tied with the last one fetched)."""
+class _MilvusRetriever(EngineRetriever):
+    """A Milvus search (ties broken by id, see :class:`EngineRetriever`)."""
 
     anns_field = ""
     metric = ""
+    max_limit = MAX_LIMIT
 
     def __init__(self, store: MilvusIndex):
         self.store = store
 
-    def _data(self, query: Query) -> list[Any]:
-        raise NotImplementedError
-
-    def retrieve(self, query: Query, k: int) -> Ranking:
-        k = check_k(k)
-        started = time.perf_counter()
-        data = self._data(query)
-        expr = expression(query)
-        limit = min(MAX_LIMIT, k + max(10, k // 2))
-        while True:
-            hits = self._search(data, expr, limit)
-            complete = len(hits) < limit
-            hits.sort(key=lambda h: (-h[1], h[0]["id"]))
-            if complete or limit >= MAX_LIMIT or len(hits) <= k or hits[k - 1][1] > hits[-1][1]:
-                break
-            limit = min(MAX_LIMIT, limit * 2)
-        info = {
-            "complete": complete and len(hits) <= k,  # nothing matches beyond these
-            "timings": {self.name: time.perf_counter() - started},
-        }
-        return Ranking([self._hit(e, s, r) for r, (e, s) in enumerate(hits[:k], 1)], info)
-
-    def _search(self, data: list[Any], expr: str, limit: int) -> list[tuple[dict, float]]:
+    def _search(self, prepared: Any, query: Query, limit: int) -> list[tuple[dict, float]]:
         result = self.store.client.search(
             self.store.collection,
-            data=data,
+            data=prepared,
             anns_field=self.anns_field,
             limit=limit,
-            filter=expr,
+            filter=expression(query),
             output_fields=_OUTPUT,
             search_params={"metric_type": self.metric},
         )
         return [(hit["entity"], float(hit["distance"])) for hit in result[0]]
-
-    def _hit(self, entity: dict[str, Any], score: float, rank: int) -> Hit:
-        return Hit(
-            entity["id"],
-            entity["doc_id"],
-            score,
-            entity["body"],
-            entity["title"],
-            dict(entity["meta"] or {}),
-            entity["id"],
-            int(entity["start"]),
-            int(entity["end"]),
-            {self.name: score},
-            {self.name: rank},
-        )
 
 
 class MilvusBM25(_MilvusRetriever):
@@ -488,8 +450,9 @@ class MilvusBM25(_MilvusRetriever):
     name = "bm25"
     anns_field = "sparse"
     metric = "BM25"
+    phrase_boost = True
 
-    def _data(self, query: Query) -> list[Any]:
+    def _prepare(self, query: Query) -> list[Any]:
         return [query.text]
 
 
@@ -500,7 +463,7 @@ class MilvusDense(_MilvusRetriever):
     anns_field = "dense"
     metric = "IP"
 
-    def _data(self, query: Query) -> list[Any]:
+    def _prepare(self, query: Query) -> list[Any]:
         vector = self.store.embedder.embed_queries([query.text])[0]
         return [np.asarray(vector, dtype=np.float32).tolist()]
 
@@ -515,10 +478,10 @@ class MilvusEngineHybrid(_MilvusRetriever):
         self.fusion, self.rrf_k, self.weights = fusion, rrf_k, weights
         self.name = f"milvus_{fusion}"
 
-    def _search(self, data: list[Any], expr: str, limit: int) -> list[tuple[dict, float]]:
+    def _search(self, prepared: Any, query: Query, limit: int) -> list[tuple[dict, float]]:
         from pymilvus import AnnSearchRequest, RRFRanker, WeightedRanker
 
-        vector = data[1]
+        data, vector, expr = prepared, prepared[1], expression(query)
         requests = [
             AnnSearchRequest(
                 data=[data[0]],
@@ -541,7 +504,7 @@ class MilvusEngineHybrid(_MilvusRetriever):
         )
         return [(hit["entity"], float(hit["distance"])) for hit in result[0]]
 
-    def _data(self, query: Query) -> list[Any]:
+    def _prepare(self, query: Query) -> list[Any]:
         vector = self.store.embedder.embed_queries([query.text])[0]
         return [query.text, np.asarray(vector, dtype=np.float32).tolist()]
 

@@ -82,9 +82,18 @@ def run(args: argparse.Namespace) -> int:
         created, existed = True, Path(args.dir).exists()
         index = Index.create(args.dir, **options)
     else:
-        created = False
+        created = existed = False
         index = Index.open(args.dir)
         _refuse_changed_settings(args, index.settings, options)
+    with index:
+        return _write(args, index, documents, created, existed)
+
+
+def _write(
+    args: argparse.Namespace, index: Any, documents: Any, created: bool, existed: bool
+) -> int:
+    from blendrank.backends import is_uri
+
     started = time.perf_counter()
     totals = {"added": 0, "updated": 0, "unchanged": 0, "chunks": 0}
     committed = False

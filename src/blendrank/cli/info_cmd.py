@@ -9,7 +9,7 @@ import json
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("info", help="show an index's size and settings")
     p.add_argument(
-        "dir", help="index directory, or a store URI (milvus+lite:kb.db, milvus://HOST/NAME)"
+        "dir", help="index directory, or a store URI (milvus+lite:kb.db, qdrant+edge:DIR, ...)"
     )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=run)
@@ -18,7 +18,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from blendrank.backends import connect
 
-    info = connect(args.dir).info()
+    with connect(args.dir) as store:
+        info = store.info()
     if args.json:
         print(json.dumps(info, indent=2, ensure_ascii=False))
         return 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+from typing import Any
 
 from blendrank.errors import InvalidInputError
 from blendrank.options import SEARCH_OPTIONS
@@ -73,7 +74,11 @@ def run(args: argparse.Namespace) -> int:
 
     filter_ = parse_json_option("filter", args.filter)
     weights = parse_json_option("weights", args.weights)
-    index = connect(args.dir)
+    with connect(args.dir) as index:
+        return _search(args, index, filter_, weights)
+
+
+def _search(args: argparse.Namespace, index: Any, filter_: Any, weights: Any) -> int:
     reranker = None
     if args.rerank:
         from blendrank.rerank import load_reranker
