@@ -34,7 +34,19 @@ FUSIONS = SEARCH_OPTIONS["fusion"].choices or ()
 #: other spellings accepted in configs and tuning grids
 ALIASES = {"top_n": "rerank_candidates", "rerank": "reranker"}
 #: the settings that change what is indexed: pipelines differing here get their own index
-INDEX_KEYS = ("embedder", "analyzer", "chunk_size", "chunk_overlap", "bm25_k1", "bm25_b", "ann")
+INDEX_KEYS = (
+    "embedder",
+    "analyzer",
+    "chunk_size",
+    "chunk_overlap",
+    "bm25_k1",
+    "bm25_b",
+    "ann",
+    "store",
+)
+#: the settings an engine store (``store: URI``) is created with; the engine analyses text
+#: and builds its vector index itself
+STORE_KEYS = ("embedder", "chunk_size", "chunk_overlap")
 
 
 def check_keys(given: Mapping[str, Any], valid: Sequence[str], where: str) -> None:
@@ -80,6 +92,9 @@ class PipelineConfig:
     ``weights={"bm25": 1 - alpha, "dense": alpha}``; ``top_n`` for ``rerank_candidates``.
     ``rerank_blend``: blend the reranker with the first stage
     (:class:`~blendrank.rerank.BlendReranker` weight; tune it on a train split).
+    ``store``: search an engine store (a URI such as ``qdrant+edge:kb`` or
+    ``postgresql://...?table=kb``, see docs/backends.md) instead of an index folder built
+    under ``work_dir``; it is created and filled with the corpus when it lacks it.
     """
 
     name: str
@@ -104,6 +119,7 @@ class PipelineConfig:
     bm25_k1: float = 1.5
     bm25_b: float = 0.75
     ann: bool = False
+    store: str | None = None
     run: str | None = None
     depth: int | None = None
 
@@ -139,6 +155,11 @@ class PipelineConfig:
             check_keys(self.weights, ("bm25", "dense"), f"{where} weights")
         if not isinstance(self.reranker_params, Mapping):
             raise InvalidInputError(f"{where}: reranker_params must be a mapping")
+        if self.store is not None:
+            if not isinstance(self.store, str) or not self.store.strip():
+                raise InvalidInputError(f"{where}: store must be a store URI, got {self.store!r}")
+            if self.type != "index":
+                raise InvalidInputError(f"{where}: 'store' is only for type index")
         if self.type == "index" and self.run is not None:
             raise InvalidInputError(f"{where}: 'run' is only for type run or rerank_run")
         if self.type != "index" and not self.run:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from blendrank.errors import InvalidInputError
-from blendrank.evaluate.config import INDEX_KEYS, PipelineConfig
+from blendrank.evaluate.config import INDEX_KEYS, STORE_KEYS, PipelineConfig
 from blendrank.evaluate.datasets import EvalDataset
 
 BUILD_MARKER = "blendrank-eval-build.json"
@@ -60,13 +60,18 @@ class IndexCache:
         self.build_seconds: dict[str, float] = {}
 
     def path_for(self, dataset: EvalDataset, settings: Mapping[str, Any]) -> Path:
-        key = json.dumps(dict(settings), sort_keys=True, default=str)
+        settings = {k: v for k, v in settings.items() if not (k == "store" and v is None)}
+        key = json.dumps(settings, sort_keys=True, default=str)
         digest = hashlib.blake2b(key.encode(), digest_size=6).hexdigest()
         return self.work_dir / f"{dataset.name}-{corpus_fingerprint(dataset)}-{digest}"
 
     def get(self, dataset: EvalDataset, settings: Mapping[str, Any]) -> Any:
         from blendrank.index.embedded import Index
 
+        settings = dict(settings)
+        store = settings.pop("store", None)
+        if store is not None:
+            return self._store(dataset, store, settings)
         path = self.path_for(dataset, settings)
         if path in self._open:
             return self._open[path]
@@ -89,6 +94,51 @@ class IndexCache:
             self.build_seconds[path.name] = seconds
         self._open[path] = index
         return index
+
+    def close(self) -> None:
+        """Close what this cache opened (engine stores hold connections or file locks)."""
+        for index in self._open.values():
+            close = getattr(index, "close", None)
+            if close is not None:
+                close()
+        self._open.clear()
+
+    def _store(self, dataset: EvalDataset, uri: str, settings: dict[str, Any]) -> Any:
+        """An engine store holding the corpus: created (or completed) on first use; an
+        ``add`` skips the documents it already holds unchanged."""
+        from blendrank.backends import connect
+
+        key = Path(f"store:{uri}")
+        if key in self._open:
+            return self._open[key]
+        wanted = {k: settings[k] for k in STORE_KEYS}
+        store = connect(uri, create=True, **wanted)
+        have = store.settings
+        chunking = have["chunking"]
+        stored = {
+            "embedder": have["embedder"],
+            "chunk_size": chunking["chunk_size"],
+            "chunk_overlap": chunking["overlap"],
+        }
+        from blendrank.embed import make_embedder
+
+        if wanted["embedder"] is not None:
+            wanted["embedder"] = make_embedder(wanted["embedder"]).config()
+        for name in STORE_KEYS:
+            if name == "embedder" and wanted[name] is None:
+                continue  # a BM25 pipeline searches a store with vectors as well
+            if stored[name] != wanted[name]:
+                store.close()
+                raise InvalidInputError(
+                    f"store {uri} holds another {name} ({stored[name]!r}) than the pipeline "
+                    f"asks for ({wanted[name]!r}); use a new store or the same settings"
+                )
+        start = time.perf_counter()
+        counts = store.add(list(dataset.corpus.values()), progress=self.progress)
+        if counts["added"] or counts["updated"]:
+            self.build_seconds[uri] = time.perf_counter() - start
+        self._open[key] = store
+        return store
 
 
 class RerankerCache:

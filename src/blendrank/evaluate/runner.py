@@ -187,7 +187,7 @@ def run_pipeline(
     if pipeline.type == "index":
         settings = index_settings or pipeline.index_settings()
         index = indexes.get(dataset, settings)
-        index_path = str(indexes.path_for(dataset, settings))
+        index_path = settings.get("store") or str(indexes.path_for(dataset, settings))
         ranking, first, timings, totals = search_index(
             pipeline, index, dataset.queries, reranker, progress=progress
         )
@@ -239,20 +239,25 @@ def evaluate(
     metric = config.significance_metric
     if metric not in config.metrics:  # the tests need its per-query values
         config = config.with_overrides(metrics=[*config.metrics, metric])
+    owned = indexes is None
     indexes = indexes or IndexCache(work_dir or config.work_dir, progress=progress)
     rerankers = rerankers or RerankerCache(reranker_loader)
     plan = index_plan(list(config.pipelines))
     runs: dict[str, PipelineRun] = {}
-    for pipeline in config.pipelines:
-        runs[pipeline.name] = run_pipeline(
-            pipeline,
-            dataset,
-            config,
-            indexes=indexes,
-            rerankers=rerankers,
-            index_settings=plan.get(pipeline.name),
-            progress=progress,
-        )
+    try:
+        for pipeline in config.pipelines:
+            runs[pipeline.name] = run_pipeline(
+                pipeline,
+                dataset,
+                config,
+                indexes=indexes,
+                rerankers=rerankers,
+                index_settings=plan.get(pipeline.name),
+                progress=progress,
+            )
+    finally:
+        if owned:
+            indexes.close()
     comparisons = (
         compare_to_baseline(
             {n: r.metrics.per_query[metric] for n, r in runs.items()},

@@ -88,26 +88,31 @@ def tune(
     indexes = IndexCache(work_dir or config.work_dir, progress=progress)
     rerankers = RerankerCache(reranker_loader)
     trials = []
-    for params in grid_points(config.grid):
-        pipeline = replace(
-            config.pipeline.with_params(params), name=trial_name(config.pipeline.name, params)
+    try:
+        for params in grid_points(config.grid):
+            pipeline = replace(
+                config.pipeline.with_params(params), name=trial_name(config.pipeline.name, params)
+            )
+            run = run_pipeline(
+                pipeline,
+                tune_set,
+                eval_config,
+                indexes=indexes,
+                rerankers=rerankers,
+                index_settings=index_plan([pipeline]).get(pipeline.name),
+                progress=progress,
+            )
+            trials.append(Trial(params, run.metrics.mean[config.metric], run.metrics.mean))
+        best = max(trials, key=lambda t: t.score)  # first of equals: grid order
+        tuned = replace(
+            config.pipeline.with_params(best.params), name=f"{config.pipeline.name}-tuned"
         )
-        run = run_pipeline(
-            pipeline,
-            tune_set,
-            eval_config,
-            indexes=indexes,
-            rerankers=rerankers,
-            index_settings=index_plan([pipeline]).get(pipeline.name),
-            progress=progress,
+        report_config = replace(eval_config, pipelines=(config.pipeline, tuned))
+        report = evaluate(
+            report_set, report_config, indexes=indexes, rerankers=rerankers, progress=progress
         )
-        trials.append(Trial(params, run.metrics.mean[config.metric], run.metrics.mean))
-    best = max(trials, key=lambda t: t.score)  # first of equals: grid order
-    tuned = replace(config.pipeline.with_params(best.params), name=f"{config.pipeline.name}-tuned")
-    report_config = replace(eval_config, pipelines=(config.pipeline, tuned))
-    report = evaluate(
-        report_set, report_config, indexes=indexes, rerankers=rerankers, progress=progress
-    )
+    finally:
+        indexes.close()
     return TuningResult(config, trials, dict(best.params), report)
 
 
