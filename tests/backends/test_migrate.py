@@ -1,5 +1,6 @@
-"""`blendrank migrate`: embedded -> Milvus, Qdrant or PostgreSQL -> embedded without re-embedding, the same
-search results on the way, and a second run (a resumed one) writing nothing."""
+"""`blendrank migrate`: embedded -> Milvus, Qdrant or PostgreSQL -> embedded without
+re-embedding, the same search results on the way, and a second run (a resumed one)
+writing nothing."""
 
 from __future__ import annotations
 

@@ -176,3 +176,16 @@ def test_a_search_during_a_write_neither_waits_nor_sees_it(postgres_uri, monkeyp
         writer.join(30)
     assert "new" in {h.doc_id for h in store.search("cats", mode="bm25")}
     store.close()
+
+
+def test_a_read_survives_the_server_dropping_its_connection(postgres_server, postgres_uri):
+    import psycopg
+
+    store = connect(postgres_uri, create=True, **LEAN)
+    store.add(_docs())
+    pid = store.conn.info.backend_pid
+    with psycopg.connect(postgres_server.uri("x").split("?")[0], autocommit=True) as admin:
+        assert admin.execute("SELECT pg_terminate_backend(%s)", [pid]).fetchone()[0]
+    assert [h.doc_id for h in store.search("dogs", mode="bm25")] == ["d1"]  # reconnected
+    assert store.conn.info.backend_pid != pid and store.get("d1") is not None
+    store.close()

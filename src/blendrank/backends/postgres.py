@@ -190,6 +190,21 @@ class PostgresIndex(ExternalIndex):
         with self._read_lock:
             yield
 
+    def _read(self, function: Any) -> Any:
+        """``function()`` under the read lock; a read whose connection was lost (a server
+        restart, a fail-over, an idle timeout) reconnects and runs once more."""
+        import psycopg
+
+        with self._reading():
+            try:
+                return function()
+            except psycopg.OperationalError:
+                if getattr(self._local, "conn", None) is not None or not _broken(self.conn):
+                    raise  # inside a write (it rolls back as a whole), or the query failed
+                self.conn.close()
+                self.conn = self._connect(self._uri, self._timeout)[0]
+                return function()
+
     @contextlib.contextmanager
     def _writing(self) -> Iterator[None]:
         with self._write_lock:
@@ -444,8 +459,7 @@ class PostgresIndex(ExternalIndex):
             return super().delete(ids)
 
     def get(self, doc_id: str) -> Document | None:
-        with self._reading():
-            return super().get(doc_id)
+        return self._read(lambda: ExternalIndex.get(self, doc_id))
 
     def _count_removed(self, removed: Sequence[tuple[int]]) -> None:
         if removed:
@@ -660,8 +674,7 @@ class _PostgresRetriever(EngineRetriever):
         self.store = store
 
     def retrieve(self, query: Query, k: int) -> Any:
-        with self.store._reading():
-            return super().retrieve(query, k)
+        return self.store._read(lambda: EngineRetriever.retrieve(self, query, k))
 
     def _rows(self, statement: Any, params: Sequence[Any]) -> list[tuple[dict, float]]:
         rows = self.store._cx().execute(statement, params).fetchall()
@@ -801,6 +814,19 @@ class PostgresEngineHybrid(PostgresDense):
                 self.store._sql(statement),
                 [*bm25_params, *dense_params, self.rrf_k, self.rrf_k],
             )
+
+
+def _broken(conn: Any) -> bool:
+    """Whether ``conn`` lost its server (as opposed to a query that failed)."""
+    import psycopg
+
+    if conn.closed or conn.broken:
+        return True
+    try:
+        conn.execute("SELECT 1")
+    except psycopg.OperationalError:
+        return True
+    return False
 
 
 def _tune_hnsw(conn: Any, limit: int) -> None:
