@@ -1,6 +1,8 @@
-"""The same SciFact collection in the embedded index and in Milvus (milvus-lite in
-process, and the same core as a loopback server): NDCG@10 of BM25, dense and hybrid,
-ingest rate with embedding excluded, and search latency per mode.
+"""The same SciFact collection in the embedded index and in every engine store: Milvus
+(milvus-lite in process, and the same core as a loopback server), Qdrant (qdrant-client's
+local mode, and Qdrant Edge, its Rust engine in process) and PostgreSQL 18 + pgvector 0.8
+(a loopback server): NDCG@10 of BM25 (or the engine's full-text search), dense and
+hybrid, ingest rate with embedding excluded, and search latency per mode.
 
     python bench/backends.py [--latency-queries 100]
 
@@ -110,6 +112,37 @@ def measure(store, queries: dict, qrels: dict, latency_queries: int) -> dict:
     return out
 
 
+def load_pg_server():
+    import importlib.util
+
+    path = REPO / "tests" / "backends" / "pg_server.py"
+    spec = importlib.util.spec_from_file_location("pg_server", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.PostgresServer
+
+
+def lexical_only(store, retriever, queries: dict, qrels: dict, latency_queries: int) -> dict:
+    """NDCG@10 and latency of one lexical retriever (e.g. PostgreSQL's ts_rank_cd)."""
+    from blendrank.types import Query
+
+    run, seconds = {}, []
+    for n, (q, text) in enumerate(queries.items()):
+        t0 = time.perf_counter()
+        ranking = retriever.retrieve(Query(text), 100)
+        if n < latency_queries:
+            seconds.append(time.perf_counter() - t0)
+        best: dict[str, float] = {}
+        for hit in ranking:
+            best.setdefault(hit.doc_id, hit.score)
+        run[q] = best
+    return {
+        "ndcg@10": round(ndcg_at_10(qrels, run), 4),
+        "p50_ms": round(percentile(seconds, 50) * 1000, 1),
+        "p95_ms": round(percentile(seconds, 95) * 1000, 1),
+    }
+
+
 def engine_rrf(store, queries: dict, qrels: dict) -> float:
     from blendrank.types import Query
 
@@ -129,7 +162,7 @@ def main() -> None:
     args = parser.parse_args()
     warnings.filterwarnings("ignore", message="pkg_resources")
     from blendrank import Index
-    from blendrank.backends.milvus import MilvusIndex
+    from blendrank.backends import connect
 
     docs, queries, qrels = load_beir("scifact")
     cached = CACHE / "index-scifact-default"
@@ -143,7 +176,7 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp(prefix="blendrank-backends-"))
     rows: dict[str, dict] = {}
-    server = None
+    server = postgres = None
     try:
         t0 = time.perf_counter()  # creating the folder counts, as the store's create does not
         embedded = Index.create(work / "embedded", embedder=reference.embedder)
@@ -155,14 +188,19 @@ def main() -> None:
         }
         rows["embedded index"].update(measure(embedded, queries, qrels, args.latency_queries))
         server, server_uri = start_milvus_server(work)
-        for label, uri in (
+        postgres = load_pg_server()().start()
+        stores = [
             (
                 "Milvus (milvus-lite 2.5.1, in process)",
                 f"milvus+lite:{work / 'milvus.db'}?collection=scifact",
             ),
             ("Milvus server (same core, loopback)", server_uri),
-        ):
-            store = MilvusIndex.create(uri, embedder=reference.embedder)
+            ("Qdrant, qdrant-client local mode", f"qdrant+local:{work / 'qdrant'}"),
+            ("Qdrant Edge 0.9 (Rust engine, in process)", f"qdrant+edge:{work / 'edge'}"),
+            ("PostgreSQL 18 + pgvector 0.8 (loopback)", postgres.uri("scifact")),
+        ]
+        for label, uri in stores:
+            store = connect(uri, create=True, embedder=reference.embedder)
             store._embedder = replay
             t0 = time.perf_counter()
             store.add(docs)
@@ -171,11 +209,17 @@ def main() -> None:
             row.update(measure(store, queries, qrels, args.latency_queries))
             row["engine_rrf_ndcg@10"] = engine_rrf(store, queries, qrels)
             rows[label] = row
+            if uri.startswith("postgresql"):
+                full = lexical_only(store, store.fulltext(), queries, qrels, args.latency_queries)
+                rows[label]["fulltext"] = full
+                print("fulltext", full, flush=True)
             store.close()
     finally:
         if server is not None:
             server.terminate()
             server.wait(timeout=30)
+        if postgres is not None:
+            postgres.stop()
         shutil.rmtree(work, ignore_errors=True)
     save_json("backends", {"machine": machine(), "missed_vectors": replay.missed, "rows": rows})
     lines = [
@@ -195,17 +239,29 @@ def main() -> None:
             f"{r['dense']['ndcg@10']:.4f} | {r['hybrid']['ndcg@10']:.4f} | "
             f"{r.get('engine_rrf_ndcg@10', '-')} | {lat} |"
         )
+        if "fulltext" in r:
+            f = r["fulltext"]
+            lines.append(
+                f"| {label}: full text (`ts_rank_cd`) instead of BM25 | - | "
+                f"{f['ndcg@10']:.4f} | - | - | - | {f['p50_ms']} / {f['p95_ms']} | - | - |"
+            )
     lines += [
         "",
         f"SciFact test: {len(docs)} documents, {len(queries)} queries, one chunk per document "
         "for most (512 tokens, 128 overlap). Same vectors in every store (all-MiniLM-L6-v2 "
         f"int8 ONNX, embedded once and replayed; {replay.missed} missed). Latency: one query "
         f"at a time, {args.latency_queries} queries, top 10 per document, query embedding "
-        "included for dense and hybrid; the server is on the same 2 cores as the client. "
-        "BM25 differs by design: the embedded index uses blendrank's analyzer (English stop "
-        "words, Snowball stemming, k1 1.5, b 0.75); Milvus its own `english` analyzer and "
-        "BM25 parameters. Engine RRF is Milvus' `hybrid_search` with `RRFRanker(60)` over the "
-        "top 100 chunks of each side, collapsed per document afterwards.",
+        "included for dense and hybrid; every server is on the same 2 cores as the client "
+        "(PostgreSQL: one process per connection, no parallel workers). What BM25 is on each: "
+        "the embedded index, Qdrant and PostgreSQL run blendrank's analyzer (English stop "
+        "words, Snowball stemming, k1 1.5, b 0.75) and the exact-phrase rule; Qdrant applies "
+        "the IDF itself (avgdl fixed at the first write); PostgreSQL computes the whole "
+        "formula in SQL with the current statistics; Milvus uses its own `english` analyzer "
+        "and BM25 parameters. Full text is PostgreSQL's `ts_rank_cd` over "
+        "`to_tsvector('english')`, any query term matching. Engine RRF: Milvus' "
+        "`hybrid_search` with `RRFRanker(60)` (ranks from 1), Qdrant's prefetch + "
+        "`Rrf(k=60)` (ranks from 0), PostgreSQL's RRF in SQL (k 60, ranks from 1), each over "
+        "the top 100 chunks of each side, collapsed per document afterwards.",
         "",
         f"Machine: {machine()}. Reproduce: `python bench/backends.py`.",
     ]

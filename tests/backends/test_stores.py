@@ -159,3 +159,14 @@ def test_the_engine_answers_every_filter_as_blendrank_does(store_uri):
         expected = {d.id for d in docs if compiled.matches(d.metadata)}
         hits = kb.search("text", mode="bm25", filter=spec, top_k=100)
         assert {h.doc_id for h in hits} == expected, spec
+
+
+def test_results_are_isolated_from_the_stored_state(store):
+    hits = store.search("cats purr", filter={"tags": "t0"}, top_k=3)
+    hits[0].metadata["section"] = "changed"
+    hits[0].metadata["tags"].append("x")
+    document = store.get("d0")
+    document.metadata["section"] = "changed too"
+    again = store.search("cats purr", filter={"tags": "t0"}, top_k=3)
+    assert again[0].metadata == {"section": "pets", "n": 0, "tags": ["t", "t0"]}
+    assert store.get("d0").metadata["section"] == "pets"

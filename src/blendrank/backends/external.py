@@ -169,8 +169,14 @@ class ExternalIndex:
         by_doc: dict[str, int] = {}
         for row in rows:
             by_doc[row.doc_id] = by_doc.get(row.doc_id, 0) + 1
-        for doc in rechunk:  # a shorter new version leaves no old chunk behind
-            self._store_trim_chunks(doc_key(doc.id), by_doc.get(doc.id, 0))
+        # a shorter new version (or a write cut short) leaves no old chunk behind: one
+        # trim per distinct chunk count, not one per document
+        keep: dict[int, list[str]] = {}
+        for doc in rechunk:
+            keep.setdefault(by_doc.get(doc.id, 0), []).append(doc_key(doc.id))
+        for count, keys in keep.items():
+            for start in range(0, len(keys), 256):
+                self._store_trim_many(keys[start : start + 256], count)
         if retag:
             self._store_retag(retag)
         changed = [*rechunk, *retag]
@@ -320,6 +326,11 @@ class ExternalIndex:
     def _store_trim_chunks(self, key: str, keep: int) -> None:
         """Remove the document's chunks numbered ``keep`` and above."""
         raise NotImplementedError
+
+    def _store_trim_many(self, keys: Sequence[str], keep: int) -> None:
+        """:meth:`_store_trim_chunks` for many documents (one engine call if it can)."""
+        for key in keys:
+            self._store_trim_chunks(key, keep)
 
     def _store_retag(self, documents: Sequence[Document]) -> None:
         """Give the stored chunks of ``documents`` their new metadata (vectors unchanged)."""

@@ -354,6 +354,9 @@ class MilvusIndex(ExternalIndex):
     def _store_trim_chunks(self, key: str, keep: int) -> None:
         self.client.delete(self.collection, filter=f'doc_key == "{_hex_doc(key)}" and n >= {keep}')
 
+    def _store_trim_many(self, keys: Sequence[str], keep: int) -> None:
+        self.client.delete(self.collection, filter=f"{_keys_in(keys)} and n >= {int(keep)}")
+
     def _store_retag(self, documents: Sequence[Document]) -> None:
         fields = ["id", "doc_id", "n", "start", "end", "text", "body", "title"]
         if "dense" in self._retrievers:

@@ -579,15 +579,13 @@ class PostgresIndex(ExternalIndex):
                 self._bump(len(batch), sum(len(t) for t in batch_tokens))
 
     def _store_trim_chunks(self, key: str, keep: int) -> None:
-        removed = (
-            self._cx()
-            .execute(
-                self._sql("DELETE FROM {chunks} WHERE doc_key = %s AND n >= %s RETURNING dl"),
-                [key, keep],
-            )
-            .fetchall()
+        self._store_trim_many([key], keep)
+
+    def _store_trim_many(self, keys: Sequence[str], keep: int) -> None:
+        statement = self._sql(
+            "DELETE FROM {chunks} WHERE doc_key = ANY(%s) AND n >= %s RETURNING dl"
         )
-        self._count_removed(removed)
+        self._count_removed(self._cx().execute(statement, [list(keys), keep]).fetchall())
 
     def _store_retag(self, documents: Sequence[Document]) -> None:
         from psycopg.types.json import Jsonb

@@ -326,7 +326,14 @@ class _EdgeDriver:
         # dropped, also from the IDF statistics) once 20% of its 1,000+ vectors are deleted
         optimizers = E.EdgeOptimizersConfig(deleted_threshold=0.2, vacuum_min_vector_number=1000)
         config = E.EdgeConfig(vectors=vectors, sparse_vectors=sparse, optimizers=optimizers)
-        self.shards[name] = E.EdgeShard.create(str(self.root / name), config)
+        shard = self.shards[name] = E.EdgeShard.create(str(self.root / name), config)
+        if chunks:  # what writes and filters look up
+            for field, schema in (
+                ("doc_key", E.PayloadSchemaType.Keyword),
+                ("fm", E.PayloadSchemaType.Keyword),
+                ("n", E.PayloadSchemaType.Integer),
+            ):
+                shard.update(E.UpdateOperation.create_field_index(field, schema))
 
     def drop(self, name: str) -> None:
         import shutil
@@ -659,9 +666,12 @@ class QdrantIndex(ExternalIndex):
             self.driver.upsert(self.collection, points)
 
     def _store_trim_chunks(self, key: str, keep: int) -> None:
+        self._store_trim_many([key], keep)
+
+    def _store_trim_many(self, keys: Sequence[str], keep: int) -> None:
         m = self.models
         later = m.FieldCondition(key="n", range=m.Range(gte=float(keep)))
-        self.driver.delete_where(self.collection, self._of_documents([key], later))
+        self.driver.delete_where(self.collection, self._of_documents(keys, later))
 
     def _store_retag(self, documents: Sequence[Document]) -> None:
         for doc in documents:

@@ -23,7 +23,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "with the same id are replaced).",
     )
     p.add_argument(
-        "dir", help="index directory, or a store URI (milvus+lite:kb.db, milvus://HOST/NAME)"
+        "dir",
+        help="index directory, or a store URI (qdrant+edge:DIR, postgresql://..., "
+        "see docs/backends.md)",
     )
     p.add_argument("inputs", nargs="+", help="JSON Lines / CSV files or folders of .txt/.md")
     creation = p.add_argument_group(

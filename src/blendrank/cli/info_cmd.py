@@ -9,7 +9,9 @@ import json
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("info", help="show an index's size and settings")
     p.add_argument(
-        "dir", help="index directory, or a store URI (milvus+lite:kb.db, qdrant+edge:DIR, ...)"
+        "dir",
+        help="index directory, or a store URI (qdrant+edge:DIR, postgresql://..., "
+        "see docs/backends.md)",
     )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=run)

@@ -15,7 +15,9 @@ from blendrank.text.display import truncate
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("search", help="search an index")
     p.add_argument(
-        "dir", help="index directory, or a store URI (milvus+lite:kb.db, milvus://HOST/NAME)"
+        "dir",
+        help="index directory, or a store URI (qdrant+edge:DIR, postgresql://..., "
+        "see docs/backends.md)",
     )
     p.add_argument("query", help="the query text")
     add_search_options(p)
