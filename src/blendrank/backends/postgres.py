@@ -66,6 +66,9 @@ _NAME = re.compile(r"[a-z_][a-z0-9_]{0,40}")
 _OURS = ("table", "lexical")
 _OPS = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
 _BATCH = 500
+#: a write of this many chunks refreshes the planner's statistics (ANALYZE) after it
+#: commits, rather than leaving the first queries to plans made for an empty table
+ANALYZE_AFTER = 1000
 _FIELDS = 'c.id, c.doc_id, c.text, c.body, c.title, c.meta, c.start, c."end"'
 
 
@@ -340,7 +343,7 @@ class PostgresIndex(ExternalIndex):
                 self._sql(
                     "CREATE TABLE {postings} (term bigint NOT NULL, row bigint NOT NULL"
                     " REFERENCES {chunks} (row) ON DELETE CASCADE, tf real NOT NULL,"
-                    " PRIMARY KEY (term, row))"
+                    " dl integer NOT NULL, PRIMARY KEY (term, row) INCLUDE (tf, dl))"
                 )
             )
             self._cx().execute(
@@ -452,7 +455,12 @@ class PostgresIndex(ExternalIndex):
 
     def add(self, documents: Iterable[Any], *, progress: bool = False) -> dict[str, int]:
         with self._writing():
-            return super().add(documents, progress=progress)
+            counts = super().add(documents, progress=progress)
+        if counts["chunks"] >= ANALYZE_AFTER:  # fresh statistics for the query planner
+            with self._write_lock:
+                for suffix in ("", "_postings", "_docs"):
+                    self._writer.execute(self._sql("ANALYZE {t}", t=self.table + suffix))
+        return counts
 
     def delete(self, ids: Iterable[str]) -> int:
         with self._writing():
@@ -568,12 +576,14 @@ class PostgresIndex(ExternalIndex):
                 ).fetchall()
                 row_of = dict(found)
                 postings = [
-                    (term, row_of[row.id], float(tf))
+                    (term, row_of[row.id], float(tf), len(terms))
                     for row, terms in zip(batch, batch_tokens, strict=True)
                     for term, tf in _term_counts(terms).items()
                 ]
                 if postings:
-                    with cur.copy(self._sql("COPY {postings} (term, row, tf) FROM STDIN")) as copy:
+                    with cur.copy(
+                        self._sql("COPY {postings} (term, row, tf, dl) FROM STDIN")
+                    ) as copy:
                         for posting in postings:
                             copy.write_row(posting)
                 self._bump(len(batch), sum(len(t) for t in batch_tokens))
@@ -687,13 +697,22 @@ class _PostgresRetriever(EngineRetriever):
         condition, params = query_where(query)
         statement = (
             "WITH q(term, qtf) AS (SELECT * FROM unnest(%s::bigint[], %s::float8[])),"
-            " w AS (SELECT q.term, q.qtf * ln(1 + (%s - d.df + 0.5) / (d.df + 0.5)) AS wq"
-            "  FROM q JOIN LATERAL (SELECT count(*) AS df FROM {postings} p"
+            # MATERIALIZED: the IDF once per query term, not once per posting
+            " w AS MATERIALIZED (SELECT q.term,"
+            "  q.qtf * ln(1 + (%s::float8 - d.df + 0.5) / (d.df + 0.5)) AS wq"
+            "  FROM q JOIN LATERAL (SELECT count(*)::float8 AS df FROM {postings} p"
             "  WHERE p.term = q.term) d ON d.df > 0)"
-            " SELECT c.row, sum(w.wq * p.tf / (p.tf + %s * (1 - %s + %s * c.dl / %s)))"
+            " SELECT p.row, sum(w.wq * p.tf"
+            "  / (p.tf + %s::float8 * (1 - %s::float8 + %s::float8 * p.dl / %s::float8)))"
             "  AS score FROM w JOIN {postings} p ON p.term = w.term"
-            f"  JOIN {{chunks}} c ON c.row = p.row WHERE {condition}"
-            "  GROUP BY c.row ORDER BY score DESC, c.id LIMIT %s"
+            # the chunk's row only where a filter reads it; ties at the cut are settled by
+            # EngineRetriever, which widens the search
+            + (
+                f" JOIN {{chunks}} c ON c.row = p.row WHERE {condition}"
+                if condition != "true"
+                else ""
+            )
+            + " GROUP BY p.row ORDER BY score DESC, p.row LIMIT %s"
         )
         values = [terms, counts, chunks, bm25["k1"], bm25["b"], bm25["b"], avgdl]
         return statement, [*values, *params, limit]
