@@ -231,6 +231,38 @@ def fake_llm() -> Iterator[Callable[..., LoopbackServer]]:
         server.stop()
 
 
+@dataclass
+class _Rooted:
+    """A :class:`LoopbackServer` seen at its root URL (hosted rerank APIs put the version
+    in each path: ``/v2/rerank``, ``/v1/reranking``)."""
+
+    server: LoopbackServer
+
+    @property
+    def url(self) -> str:
+        return self.server.url[: -len("/v1")]
+
+    @property
+    def requests(self) -> list[Recorded]:
+        return self.server.requests
+
+
+@pytest.fixture
+def fake_provider() -> Iterator[Callable[..., _Rooted]]:
+    """FAKE hosted rerank API: ``fake_provider(handle)`` with a scripted ``handle(path,
+    body) -> (status, headers, payload)``, for faults a real server cannot be made to
+    produce (429 with Retry-After, a 5xx storm, a bad key)."""
+    servers: list[LoopbackServer] = []
+
+    def start(handle: Callable[[str, dict[str, Any]], tuple[int, dict[str, str], Any]]):
+        servers.append(LoopbackServer(handle))
+        return _Rooted(servers[-1])
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
 # ---- cross-encoders built in the session (used by tests/rerank and tests/service) ----
 
 TINY_WINDOW = 64

@@ -291,6 +291,36 @@ LLM_FAMILY_OPTIONS = {
 }
 
 
+HOSTED_OPTIONS = (
+    "api_key",
+    "base_url",
+    "timeout",
+    "max_retries",
+    "retry_backoff",
+    "max_tokens_per_doc",
+    "max_documents_per_call",
+    "cache",
+)
+
+
+def _hosted(provider: str) -> Callable[..., Any]:
+    """``cohere:MODEL``, ``tei:http://HOST:8080``, ``vllm:MODEL@http://HOST:8000``."""
+
+    def build(target: str | None, **options: Any) -> Any:
+        from blendrank.rerank.hosted import HostedReranker
+
+        model, url = target or None, None
+        if model and "@" in model:
+            model, url = model.split("@", 1)
+        elif model and model.startswith(("http://", "https://")):
+            model, url = None, model
+        if url is not None:
+            options.setdefault("base_url", url)
+        return HostedReranker(provider, model or None, **options)
+
+    return build
+
+
 def _llm(family: str) -> Callable[..., Any]:
     def build(target: str | None, **options: Any) -> Any:
         from blendrank.rerank import llm
@@ -423,6 +453,18 @@ for _plugin in (
         _llm("listwise"),
         (*LLM_OPTIONS, *LLM_FAMILY_OPTIONS["listwise"]),
         "an LLM ordering windows of passages (RankGPT)",
+    ),
+    *(
+        Plugin("reranker", provider, _hosted(provider), HOSTED_OPTIONS, summary)
+        for provider, summary in (
+            ("cohere", "Cohere's rerank API (v2)"),
+            ("voyage", "Voyage AI's rerank API"),
+            ("jina", "Jina AI's rerank API"),
+            ("mixedbread", "mixedbread's reranking API"),
+            ("tei", "a Hugging Face TEI server's /rerank"),
+            ("infinity", "an Infinity server's /rerank"),
+            ("vllm", "a vLLM server's /v1/rerank"),
+        )
     ),
     Plugin(
         "embedder",

@@ -221,12 +221,34 @@ def test_declares_what_it_is(reranker):
         ([1, 2], None, r"documents\[0\]"),
         ([{"title": "no text"}], None, "'text'"),
         (DOCS, 0, "top_k must be >= 1"),
-        (DOCS, 6, "larger than the number of documents"),
     ],
 )
 def test_bad_input(reranker, documents, top_k, message):
     with pytest.raises(InvalidInputError, match=message):
         reranker(QUERY, documents, top_k)
+
+
+def test_top_k_beyond_the_list_returns_every_document(reranker):
+    """pymilvus' and sentence-transformers' convention, so copied code runs unchanged."""
+    everything = reranker(QUERY, DOCS, len(DOCS) + 5)
+    assert sorted(r.index for r in everything) == list(range(len(DOCS)))
+
+
+def test_sentence_transformers_predict_and_rank(reranker):
+    pairs = [(QUERY, d) for d in DOCS] + [("another question", DOCS[0])]
+    scores = reranker.predict(pairs)
+    assert isinstance(scores, np.ndarray) and scores.shape == (len(pairs),)
+    alone = reranker(QUERY, DOCS, len(DOCS))
+    by_index = {r.index: r.score for r in alone}
+    np.testing.assert_allclose(
+        scores[: len(DOCS)], [by_index[i] for i in range(len(DOCS))], rtol=1e-5
+    )
+    single = reranker.predict((QUERY, DOCS[1]))
+    assert np.isscalar(single) or np.ndim(single) == 0
+    ranked = reranker.rank(QUERY, DOCS, top_k=2, return_documents=True)
+    assert [r["corpus_id"] for r in ranked] == [r.index for r in alone[:2]]
+    assert ranked[0]["text"] == DOCS[ranked[0]["corpus_id"]] and "score" in ranked[0]
+    assert len(reranker.rank(QUERY, DOCS, top_k=99)) == len(DOCS)
 
 
 def test_bad_query(reranker):

@@ -97,12 +97,7 @@ def validate_top_k(top_k: int | None, n: int) -> int:
         raise InvalidInputError(f"top_k must be an integer, got {top_k!r}")
     if top_k < 1:
         raise InvalidInputError(f"top_k must be >= 1, got {top_k}")
-    if top_k > n:
-        raise InvalidInputError(
-            f"top_k={top_k} is larger than the number of documents ({n}); "
-            f"pass top_k <= {n} or None for all"
-        )
-    return top_k
+    return min(top_k, n)  # beyond the list: all of it, as pymilvus and sentence-transformers
 
 
 def ranked_order(scores: np.ndarray) -> np.ndarray:
@@ -411,6 +406,56 @@ class Reranker:
         candidates = candidates_of(documents, first_stage_scores)
         k = validate_top_k(top_k, len(candidates))
         return results_of(documents, self.rerank(text, candidates, k))
+
+    # ---- sentence-transformers' CrossEncoder calls ----------------------------------------
+
+    def predict(
+        self,
+        sentences: Sequence[Sequence[str]] | tuple[str, str],
+        batch_size: int | None = None,
+        show_progress_bar: bool | None = None,
+        convert_to_numpy: bool = True,
+        **_: Any,
+    ) -> Any:
+        """Scores of ``(query, text)`` pairs in their order, as ``CrossEncoder.predict``
+        returns them (one pair: a scalar). Pairs sharing a query are scored together."""
+        single = (
+            isinstance(sentences, tuple | list)
+            and len(sentences) == 2
+            and all(isinstance(x, str) for x in sentences)
+        )
+        pairs = [tuple(sentences)] if single else [tuple(p) for p in sentences]
+        groups: dict[str, list[int]] = {}
+        for i, pair in enumerate(pairs):
+            if len(pair) != 2 or not all(isinstance(x, str) for x in pair):
+                raise InvalidInputError(f"sentences[{i}] must be a (query, text) pair of strings")
+            groups.setdefault(validate_query(pair[0]), []).append(i)
+        order = list(groups.items())
+        scored = self.score_cached([(q, [pairs[i][1] for i in idx]) for q, idx in order])
+        out = np.zeros(len(pairs), dtype=np.float32)
+        for (_, idx), values in zip(order, scored, strict=True):
+            out[idx] = values
+        if single:
+            return out[0]
+        return out if convert_to_numpy else out.tolist()
+
+    def rank(
+        self,
+        query: str,
+        documents: Sequence[str],
+        top_k: int | None = None,
+        return_documents: bool = False,
+        **_: Any,
+    ) -> list[dict[str, Any]]:
+        """``CrossEncoder.rank``: ``[{"corpus_id", "score"(, "text")}]`` best first."""
+        results = self(query, list(documents), top_k)
+        out = []
+        for r in results:
+            item: dict[str, Any] = {"corpus_id": r.index, "score": r.score}
+            if return_documents:
+                item["text"] = r.text
+            out.append(item)
+        return out
 
 
 def results_of(documents: Sequence[DocumentLike], ranking: Ranking) -> RerankResults:

@@ -63,6 +63,17 @@ class ServedModel:
             for text, e in zip(texts, encodings, strict=True)
         ]
 
+    def count_tokens(self, query: str, texts: Sequence[str]) -> int:
+        """Tokens read for these (query, text) pairs, as Jina and Voyage report them (the
+        model's tokenizer, or words for a model without one)."""
+        if self.tokenizer is None:
+            return len(texts) * len(_WORD.findall(query)) + sum(
+                len(_WORD.findall(t)) for t in texts
+            )
+        fixed = len(self.tokenizer.encode(query, add_special_tokens=True).ids)
+        encodings = self.tokenizer.encode_batch(list(texts), add_special_tokens=False)
+        return sum(fixed + len(e.ids) for e in encodings)
+
     def too_long(self, query: str, texts: Sequence[str]) -> tuple[int, int] | None:
         """(position, tokens) of the first (query, text) pair longer than the model's
         window, or None when all fit (or the model has no window)."""

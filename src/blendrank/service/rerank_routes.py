@@ -21,6 +21,7 @@ from blendrank.service.schemas import (
     TEIRerankRequest,
     V1RerankResponse,
     V2RerankResponse,
+    VoyageRerankResponse,
     meta,
 )
 from blendrank.service.scores import raw_scores, relevance_scores
@@ -38,6 +39,13 @@ def rerank_router(state: ServiceState, responses: dict[int | str, dict[str, Any]
         "works unchanged. `relevance_score` is in [0, 1], results best first.",
     )
     async def rerank_cohere_v2(body: CohereV2RerankRequest) -> JSONResponse:
+        if body.rank_fields is not None:
+            raise ServiceError(
+                422,
+                "rank_fields is Cohere v1's (object documents); v2 ranks string documents: "
+                "send each document as one string, or use POST /v1/rerank",
+                error_type="validation",
+            )
         model = state.models.get(body.model)
         query = state.check_query(body.query)
         state.check_documents(body.documents)
@@ -52,18 +60,28 @@ def rerank_router(state: ServiceState, responses: dict[int | str, dict[str, Any]
 
     @router.post(
         "/v1/rerank",
-        response_model=V1RerankResponse,
-        summary="Rerank documents (Cohere v1 and Jina format)",
+        response_model=V1RerankResponse | VoyageRerankResponse,
+        summary="Rerank documents (Cohere v1, Jina and Voyage formats)",
         description='Documents are strings or `{"text": ...}` objects; with '
-        "`return_documents` each result carries its `document` (objects unchanged).",
+        "`return_documents` each result carries its `document` (objects unchanged). "
+        "`usage.total_tokens` counts the (query, document) tokens read, as Jina reports "
+        "it. A body with Voyage's `top_k` or `truncation` gets Voyage's answer "
+        '(`{"object": "list", "data": [...], "model", "usage"}`).',
     )
     async def rerank_cohere_v1(body: CohereV1RerankRequest) -> JSONResponse:
         model = state.models.get(body.model)
         query = state.check_query(body.query)
-        texts = [d if isinstance(d, str) else d.text for d in body.documents]
+        texts = [_ranked_text(d, body.rank_fields, i) for i, d in enumerate(body.documents)]
         state.check_documents(texts)
+        voyage = body.top_k is not None or body.truncation is not None
+        if voyage and body.top_n is not None:
+            raise ServiceError(
+                422,
+                "give top_n (Cohere, Jina) or top_k (Voyage), not both",
+                error_type="validation",
+            )
         scored = state.prepare_texts(model, texts, body.max_tokens_per_doc)
-        ranking = (await state.rank(model, query, scored)).top(body.top_n)
+        ranking = (await state.rank(model, query, scored)).top(body.top_k or body.top_n)
         scores = relevance_scores(ranking.scores, model.scale)
         results: list[dict[str, Any]] = []
         for i, s in zip(positions(ranking), scores, strict=True):
@@ -72,8 +90,19 @@ def rerank_router(state: ServiceState, responses: dict[int | str, dict[str, Any]
                 doc = body.documents[int(i)]
                 result["document"] = {"text": doc} if isinstance(doc, str) else doc.model_dump()
             results.append(result)
+        usage = {"total_tokens": model.count_tokens(query, scored)}
+        if voyage:
+            return JSONResponse(
+                {"object": "list", "data": results, "model": model.name, "usage": usage}
+            )
         return JSONResponse(
-            {"id": str(uuid.uuid4()), "model": model.name, "results": results, "meta": meta("1")}
+            {
+                "id": str(uuid.uuid4()),
+                "model": model.name,
+                "results": results,
+                "meta": meta("1"),
+                "usage": usage,
+            }
         )
 
     @router.post(
@@ -128,3 +157,37 @@ def rerank_router(state: ServiceState, responses: dict[int | str, dict[str, Any]
         )
 
     return router
+
+
+def _ranked_text(document: Any, rank_fields: list[str] | None, position: int) -> str:
+    """What a v1 document is ranked on: its text, or with ``rank_fields`` those fields of
+    an object document as ``field: value`` lines, in the order given (Cohere's rendering)."""
+    if rank_fields is None:
+        if isinstance(document, str):
+            return document
+        if document.text is None:
+            raise ServiceError(
+                422,
+                f"documents[{position}] has no 'text'; add it, or name the fields to rank "
+                'on with "rank_fields"',
+                error_type="validation",
+            )
+        return document.text
+    if isinstance(document, str):
+        if rank_fields == ["text"]:
+            return document
+        raise ServiceError(
+            422,
+            f"documents[{position}] is a string, so it has no fields {rank_fields}; send "
+            "object documents to rank on fields",
+            error_type="validation",
+        )
+    values = document.model_dump()
+    missing = [f for f in rank_fields if f not in values]
+    if missing:
+        raise ServiceError(
+            422,
+            f"documents[{position}] has no field {missing[0]!r} named in rank_fields",
+            error_type="validation",
+        )
+    return "\n".join(f"{f}: {values[f]}" for f in rank_fields)

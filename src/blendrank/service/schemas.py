@@ -35,19 +35,22 @@ class CohereV2RerankRequest(BaseModel):
     max_tokens_per_doc: int | None = Field(
         None, ge=1, description="cut each document after this many tokens before scoring"
     )
+    rank_fields: Any = Field(None, description="not in v2 (string documents); a 422 if sent")
 
 
 class TextDocument(BaseModel):
-    """A document object: ``text`` is ranked; other fields are returned unchanged."""
+    """A document object: ``text`` is ranked (or the fields ``rank_fields`` names); other
+    fields are returned unchanged."""
 
     model_config = ConfigDict(extra="allow")
 
-    text: str
+    text: str | None = None
 
 
 class CohereV1RerankRequest(BaseModel):
-    """Cohere v1 and Jina: ``model`` optional (the server's first model), documents as
-    strings or ``{"text": ...}`` objects, ``return_documents`` (default false)."""
+    """Cohere v1, Jina and Voyage: ``model`` optional (the server's first model),
+    documents as strings or ``{"text": ...}`` objects, ``return_documents`` (default
+    false). A body with Voyage's ``top_k`` (or ``truncation``) gets Voyage's answer."""
 
     model_config = _LENIENT
 
@@ -55,6 +58,13 @@ class CohereV1RerankRequest(BaseModel):
     query: str = Field(min_length=1)
     documents: list[str | TextDocument] = Field(min_length=1)
     top_n: int | None = Field(None, ge=1)
+    top_k: int | None = Field(None, ge=1, description="Voyage's name for top_n")
+    rank_fields: list[str] | None = Field(
+        None,
+        min_length=1,
+        description="Cohere v1: rank object documents on these fields (as `field: value` lines)",
+    )
+    truncation: bool | None = Field(None, description="Voyage: accepted (long texts are split)")
     return_documents: bool = False
     max_tokens_per_doc: int | None = Field(None, ge=1)
 
@@ -111,11 +121,25 @@ class V1RerankResult(BaseModel):
     document: ReturnedDocument | None = None
 
 
+class Usage(BaseModel):
+    total_tokens: int = Field(ge=0)
+
+
 class V1RerankResponse(BaseModel):
+    """Cohere v1's shape, with Jina's ``usage``."""
+
     id: str
     model: str
     results: list[V1RerankResult]
     meta: RerankMeta
+    usage: Usage
+
+
+class VoyageRerankResponse(BaseModel):
+    object: Literal["list"]
+    data: list[V1RerankResult]
+    model: str
+    usage: Usage
 
 
 class TEIRank(BaseModel):
