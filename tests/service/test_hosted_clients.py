@@ -37,7 +37,7 @@ def server(start_server, bi):
     return start_server({"minilm": bi})
 
 
-@pytest.mark.parametrize("provider", ["cohere", "jina", "voyage", "tei", "infinity", "vllm"])
+@pytest.mark.parametrize("provider", ["cohere", "jina", "voyage", "tei", "vllm"])
 def test_every_shape_ranks_as_the_model_behind_it(server, bi, provider):
     rf = HostedReranker(provider, "minilm", base_url=server.url, api_key="not-checked")
     ours = rf(QUERY, DOCUMENTS, top_k=3)
@@ -140,6 +140,15 @@ def test_an_answer_missing_documents_is_an_error_not_a_silent_gap(fake_provider)
     with pytest.raises(RemoteModelError, match="scored 1 of 4"):
         rf(QUERY, DOCUMENTS)
     assert fake.requests[0].path == "/v1/reranking" and "input" in fake.requests[0].body
+
+
+def test_infinity_is_the_cohere_v1_shape_at_slash_rerank(fake_provider):
+    fake = fake_provider(lambda path, body: (200, {}, _cohere_answer(body)))
+    rf = HostedReranker("infinity", "mixedbread-ai/mxbai-rerank-xsmall-v1", base_url=fake.url)
+    assert len(rf(QUERY, DOCUMENTS, top_k=4)) == 4
+    seen = fake.requests[0]
+    assert seen.path == "/rerank" and seen.body["documents"] == DOCUMENTS
+    assert seen.body["top_n"] == 4 and seen.body["model"].startswith("mixedbread")
 
 
 def test_clear_errors_at_construction():

@@ -88,7 +88,9 @@ def rerank_router(state: ServiceState, responses: dict[int | str, dict[str, Any]
             result: dict[str, Any] = {"index": int(i), "relevance_score": float(s)}
             if body.return_documents:
                 doc = body.documents[int(i)]
-                result["document"] = {"text": doc} if isinstance(doc, str) else doc.model_dump()
+                result["document"] = (
+                    {"text": doc} if isinstance(doc, str) else doc.model_dump(exclude_unset=True)
+                )
             results.append(result)
         usage = {"total_tokens": model.count_tokens(query, scored)}
         if voyage:
