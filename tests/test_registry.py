@@ -72,8 +72,8 @@ def test_errors_say_what_to_do() -> None:
         load_reranker("")
     with pytest.raises(InvalidInputError, match="takes no option 'quantize'; it takes: cache"):
         load_reranker("bi:all-MiniLM-L6-v2", quantize="int8")
-    with pytest.raises(InvalidInputError, match="unknown backend 'qdrant://x'"):
-        REGISTRY.load("backend", "qdrant://x")
+    with pytest.raises(InvalidInputError, match="unknown backend 'elasticsearch://x'"):
+        REGISTRY.load("backend", "elasticsearch://x")
     with pytest.raises(InvalidInputError, match="already registered"):
         REGISTRY.register(Plugin("reranker", "bi", lambda target: None))
     assert load_embedder("all-MiniLM-L6-v2", long_texts="truncate").config()["long_texts"] == (

@@ -194,3 +194,16 @@ def test_a_collection_not_made_by_blendrank_is_refused(tmp_path):
     client.close()
     with pytest.raises(IndexNotFoundError, match="not made by blendrank"):
         connect(f"qdrant+local:{tmp_path / 'q'}?collection=kb")
+
+
+def test_an_unreachable_server_is_a_clear_error():
+    pytest.importorskip("qdrant_client", reason="qdrant-client (extra 'qdrant') is not installed")
+    import socket
+
+    from blendrank.errors import RemoteModelError
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(RemoteModelError, match="cannot use the Qdrant server"):
+        connect(f"qdrant://127.0.0.1:{port}/kb", timeout=2)

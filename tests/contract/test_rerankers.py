@@ -230,15 +230,25 @@ def test_bad_input(reranker, documents, top_k, message):
 
 def test_top_k_beyond_the_list_returns_every_document(reranker):
     """pymilvus' and sentence-transformers' convention, so copied code runs unchanged."""
-    everything = reranker(QUERY, DOCS, len(DOCS) + 5)
+    everything = call(reranker, DOCS, len(DOCS) + 5)
     assert sorted(r.index for r in everything) == list(range(len(DOCS)))
 
 
 def test_sentence_transformers_predict_and_rank(reranker):
+    from blendrank.rerank.base import Reranker
+
+    if type(reranker).score is Reranker.score:  # it orders whole lists (combinators, LLMs)
+        try:
+            ranked = reranker.rank(QUERY, DOCS, top_k=99)
+        except InvalidInputError as exc:  # e.g. a blend without first-stage scores
+            assert "first-stage" in str(exc)
+            return
+        assert sorted(r["corpus_id"] for r in ranked) == list(range(len(DOCS)))
+        return
     pairs = [(QUERY, d) for d in DOCS] + [("another question", DOCS[0])]
     scores = reranker.predict(pairs)
     assert isinstance(scores, np.ndarray) and scores.shape == (len(pairs),)
-    alone = reranker(QUERY, DOCS, len(DOCS))
+    alone = call(reranker, DOCS, len(DOCS))
     by_index = {r.index: r.score for r in alone}
     np.testing.assert_allclose(
         scores[: len(DOCS)], [by_index[i] for i in range(len(DOCS))], rtol=1e-5

@@ -480,6 +480,16 @@ class QdrantIndex(ExternalIndex):
         client = QdrantClient(
             url=where["url"], api_key=key, timeout=None if timeout is None else int(timeout)
         )
+        try:
+            client.get_collections()  # reachable, and the key is accepted
+        except Exception as exc:  # noqa: BLE001 - httpx, grpc and Qdrant's own errors
+            client.close()
+            from blendrank.errors import RemoteModelError
+
+            raise RemoteModelError(
+                f"cannot use the Qdrant server at {where['url']}: {type(exc).__name__}: "
+                f"{str(exc).strip()[:300]} (check the host, port, TLS scheme and API key)"
+            ) from None
         return _ClientDriver(client), where["collection"]
 
     @classmethod
