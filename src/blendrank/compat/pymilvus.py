@@ -89,7 +89,7 @@ class CrossEncoderRerankFunction(_RerankFunction):
         from blendrank.rerank.cross_encoder import CrossEncoderReranker
 
         run_on, backend = _cpu_device(device, False, "CrossEncoderRerankFunction")
-        activation = "auto" if activation_fct is None else _activation(activation_fct)
+        activation: Any = "auto" if activation_fct is None else _activation(activation_fct)
         self.model_name = model_name
         self.reranker = CrossEncoderReranker(
             model_name,

@@ -424,16 +424,19 @@ class Reranker:
             and len(sentences) == 2
             and all(isinstance(x, str) for x in sentences)
         )
-        pairs = [tuple(sentences)] if single else [tuple(p) for p in sentences]
-        groups: dict[str, list[int]] = {}
-        for i, pair in enumerate(pairs):
+        given: list[Any] = [sentences] if single else list(sentences)
+        pairs: list[tuple[str, str]] = []
+        for i, pair in enumerate(given):
             if len(pair) != 2 or not all(isinstance(x, str) for x in pair):
                 raise InvalidInputError(f"sentences[{i}] must be a (query, text) pair of strings")
-            groups.setdefault(validate_query(pair[0]), []).append(i)
+            pairs.append((validate_query(pair[0]), pair[1]))
+        groups: dict[str, list[int]] = {}
+        for i, (query, _text) in enumerate(pairs):
+            groups.setdefault(query, []).append(i)
         order = list(groups.items())
         scored = self.score_cached([(q, [pairs[i][1] for i in idx]) for q, idx in order])
         out = np.zeros(len(pairs), dtype=np.float32)
-        for (_, idx), values in zip(order, scored, strict=True):
+        for (_query, idx), values in zip(order, scored, strict=True):
             out[idx] = values
         if single:
             return out[0]
