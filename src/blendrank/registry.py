@@ -321,6 +321,14 @@ def _hosted(provider: str) -> Callable[..., Any]:
     return build
 
 
+def _calibrated(target: str | None, **options: Any) -> Any:
+    from blendrank.rerank.calibration import CalibratedReranker
+
+    if not target:
+        raise InvalidInputError("the calibrated reranker needs a file: 'calibrated:PATH.json'")
+    return CalibratedReranker.load(target)
+
+
 def _llm(family: str) -> Callable[..., Any]:
     def build(target: str | None, **options: Any) -> Any:
         from blendrank.rerank import llm
@@ -453,6 +461,13 @@ for _plugin in (
         _llm("listwise"),
         (*LLM_OPTIONS, *LLM_FAMILY_OPTIONS["listwise"]),
         "an LLM ordering windows of passages (RankGPT)",
+    ),
+    Plugin(
+        "reranker",
+        "calibrated",
+        _calibrated,
+        (),
+        "a reranker with scores mapped to P(relevant) (blendrank calibrate)",
     ),
     *(
         Plugin("reranker", provider, _hosted(provider), HOSTED_OPTIONS, summary)

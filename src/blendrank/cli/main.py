@@ -25,6 +25,7 @@ COMMANDS = (
     "train",
     "serve",
     "migrate",
+    "calibrate",
 )
 
 
