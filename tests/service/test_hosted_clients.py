@@ -197,3 +197,12 @@ def test_voyage_body_gets_voyages_answer(server):
     assert len(answer["data"]) == 2 and answer["usage"]["total_tokens"] > 0
     both = httpx.post(f"{server.url}/v1/rerank", json={**body, "top_n": 2}, timeout=30)
     assert both.status_code == 422
+
+
+def test_openai_model_list_and_tei_info(server):
+    import httpx
+
+    models = httpx.get(f"{server.url}/v1/models", timeout=30).json()
+    assert models["object"] == "list" and [m["id"] for m in models["data"]] == ["minilm"]
+    info = httpx.get(f"{server.url}/info", timeout=30).json()
+    assert info["model_id"] == "minilm" and info["max_client_batch_size"] >= 1

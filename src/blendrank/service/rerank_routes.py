@@ -141,6 +141,41 @@ def rerank_router(state: ServiceState, responses: dict[int | str, dict[str, Any]
             ranks.append(rank)
         return JSONResponse(ranks)
 
+    @router.get(
+        "/v1/models",
+        summary="The served rerankers (OpenAI-style list)",
+        description='`{"object": "list", "data": [{"id", "object": "model", "owned_by"}]}`, '
+        "as OpenAI-compatible clients list models.",
+    )
+    async def list_models_openai() -> JSONResponse:
+        data = [
+            {"id": m.name, "object": "model", "created": 0, "owned_by": "blendrank"}
+            for m in state.models
+        ]
+        return JSONResponse({"object": "list", "data": data})
+
+    @router.get(
+        "/info",
+        summary="The default reranker (Hugging Face TEI's /info)",
+        description="TEI's model description for the default reranker: `model_id`, "
+        "`model_type`, `max_input_length`, `max_client_batch_size`, `version`.",
+    )
+    async def tei_info() -> JSONResponse:
+        from blendrank._version import __version__
+
+        model = state.models.get(None)
+        return JSONResponse(
+            {
+                "model_id": model.name,
+                "model_dtype": "float32",
+                "model_type": {"reranker": {"id2label": {"0": "LABEL_0"}, "label2id": {}}},
+                "max_input_length": model.max_length or 0,
+                "max_client_batch_size": state.config.max_documents,
+                "version": __version__,
+                "router": "blendrank",
+            }
+        )
+
     @router.get("/models", response_model=ModelList, summary="The served rerankers")
     async def list_models() -> JSONResponse:
         return JSONResponse(
