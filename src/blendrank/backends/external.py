@@ -91,14 +91,18 @@ class ExternalIndex:
     def make_settings(
         embedder: Any = DEFAULT_EMBEDDER,
         *,
-        chunk_size: int = CHUNK_SIZE,
-        chunk_overlap: int = CHUNK_OVERLAP,
+        chunk_size: int | None = None,
+        chunk_overlap: int | None = None,
         tokenizer: str | None = None,
         title_in_chunks: bool = True,
     ) -> tuple[dict[str, Any], Any]:
-        """(settings to store, the embedder object) for a new store."""
+        """(settings to store, the embedder object) for a new store (chunking defaults to
+        the embedded index's)."""
         from blendrank.embed import make_embedder
         from blendrank.text.chunking import TokenChunker
+
+        chunk_size = CHUNK_SIZE if chunk_size is None else chunk_size
+        chunk_overlap = CHUNK_OVERLAP if chunk_overlap is None else chunk_overlap
 
         embedder_obj = make_embedder(embedder) if embedder is not None else None
         source = tokenizer or _tokenizer_source(embedder_obj)
@@ -111,6 +115,18 @@ class ExternalIndex:
             "title_in_chunks": bool(title_in_chunks),
         }
         return settings, embedder_obj
+
+    @staticmethod
+    def bm25_settings(analyzer: Any, k1: float, b: float) -> dict[str, Any]:
+        """The settings of a store that runs blendrank's own BM25 (analyzer, k1, b)."""
+        from blendrank.text.analyzer import make_analyzer
+
+        if not (k1 >= 0 and 0 <= b <= 1):
+            raise InvalidInputError(f"BM25 needs k1 >= 0 and 0 <= b <= 1, got k1={k1}, b={b}")
+        return {
+            "analyzer": make_analyzer(analyzer).config(),
+            "bm25": {"k1": float(k1), "b": float(b)},
+        }
 
     @property
     def embedder(self) -> Any:

@@ -185,13 +185,12 @@ class MilvusIndex(ExternalIndex):
                 return cls._opened(client, name, uri)
             client.close()
             raise IndexExistsError(f"Milvus collection {name!r} already exists at {uri}")
-        options = {
-            k: v
-            for k, v in (("chunk_size", chunk_size), ("chunk_overlap", chunk_overlap))
-            if v is not None
-        }
         settings, embedder_obj = cls.make_settings(
-            embedder, tokenizer=tokenizer, title_in_chunks=title_in_chunks, **options
+            embedder,
+            chunk_size=chunk_size,
+            chunk_overlap=chunk_overlap,
+            tokenizer=tokenizer,
+            title_in_chunks=title_in_chunks,
         )
         settings["milvus"] = {
             "analyzer": dict(analyzer or {"type": "english"}),

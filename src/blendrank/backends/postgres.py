@@ -287,12 +287,7 @@ class PostgresIndex(ExternalIndex):
         """A new store at ``uri`` (see the module docstring). ``analyzer``, ``bm25_k1`` and
         ``bm25_b`` are the BM25 settings, as for the embedded index; ``hnsw_m`` and
         ``hnsw_ef_construction`` pgvector's HNSW parameters."""
-        from blendrank.text.analyzer import make_analyzer
-
-        if not (bm25_k1 >= 0 and 0 <= bm25_b <= 1):
-            raise InvalidInputError(
-                f"BM25 needs k1 >= 0 and 0 <= b <= 1, got k1={bm25_k1}, b={bm25_b}"
-            )
+        lexical = cls.bm25_settings(analyzer, bm25_k1, bm25_b)
         conn, where_ = cls._connect(uri, timeout)
         try:
             if _table_exists(conn, where_["table"] + "_meta"):
@@ -301,16 +296,14 @@ class PostgresIndex(ExternalIndex):
                 raise IndexExistsError(
                     f"a blendrank store {where_['table']!r} already exists at {_redacted(uri)}"
                 )
-            options = {
-                k: v
-                for k, v in (("chunk_size", chunk_size), ("chunk_overlap", chunk_overlap))
-                if v is not None
-            }
             settings, embedder_obj = cls.make_settings(
-                embedder, tokenizer=tokenizer, title_in_chunks=title_in_chunks, **options
+                embedder,
+                chunk_size=chunk_size,
+                chunk_overlap=chunk_overlap,
+                tokenizer=tokenizer,
+                title_in_chunks=title_in_chunks,
             )
-            settings["analyzer"] = make_analyzer(analyzer).config()
-            settings["bm25"] = {"k1": float(bm25_k1), "b": float(bm25_b)}
+            settings.update(lexical)
             settings["hnsw"] = {"m": int(hnsw_m), "ef_construction": int(hnsw_ef_construction)}
             dim = int(embedder_obj.dim) if embedder_obj is not None else None
             index = cls(conn, where_["table"], settings, uri, where_["lexical"], timeout)

@@ -511,28 +511,22 @@ class QdrantIndex(ExternalIndex):
     ) -> QdrantIndex:
         """A new store at ``uri`` (a Qdrant URI, see the module docstring). ``analyzer``,
         ``bm25_k1`` and ``bm25_b`` are the BM25 settings, as for the embedded index."""
-        from blendrank.text.analyzer import make_analyzer
-
-        if not (bm25_k1 >= 0 and 0 <= bm25_b <= 1):
-            raise InvalidInputError(
-                f"BM25 needs k1 >= 0 and 0 <= b <= 1, got k1={bm25_k1}, b={bm25_b}"
-            )
+        lexical = cls.bm25_settings(analyzer, bm25_k1, bm25_b)
         driver, name = cls._driver(uri, api_key, timeout)
         try:
             if driver.exists(f"{name}_docs") or driver.exists(name):
                 if exist_ok:
                     return cls._opened(driver, name, uri)
                 raise IndexExistsError(f"Qdrant collection {name!r} already exists at {uri}")
-            options = {
-                k: v
-                for k, v in (("chunk_size", chunk_size), ("chunk_overlap", chunk_overlap))
-                if v is not None
-            }
             settings, embedder_obj = cls.make_settings(
-                embedder, tokenizer=tokenizer, title_in_chunks=title_in_chunks, **options
+                embedder,
+                chunk_size=chunk_size,
+                chunk_overlap=chunk_overlap,
+                tokenizer=tokenizer,
+                title_in_chunks=title_in_chunks,
             )
-            settings["analyzer"] = make_analyzer(analyzer).config()
-            settings["bm25"] = {"k1": float(bm25_k1), "b": float(bm25_b), "avgdl": None}
+            settings.update(lexical)
+            settings["bm25"]["avgdl"] = None  # set by the first write
             dim = int(embedder_obj.dim) if embedder_obj is not None else None
             driver.create(name, dim, chunks=True)
             try:
