@@ -72,3 +72,15 @@ def test_sentence_transformers_calls_match_the_library(minilm_ce_folder):
 def test_an_activation_it_cannot_apply_is_a_clear_error(minilm_ce_folder):
     with pytest.raises(InvalidInputError, match="activation_fct"):
         CrossEncoderRerankFunction(model_name=str(minilm_ce_folder), activation_fct=np.tanh)
+
+
+def test_flashrank_style_passages_keep_their_meta():
+    from blendrank.rerank import load_reranker
+
+    rf = load_reranker("bi:all-MiniLM-L6-v2")
+    passages = [
+        {"id": 1, "text": "cats purr when content", "meta": {"source": "a"}},
+        {"id": 2, "text": "stock markets fell", "meta": {"source": "b"}},
+    ]
+    results = rf("why do cats purr", passages)
+    assert results[0].id == "1" and results[0].metadata == {"source": "a"}

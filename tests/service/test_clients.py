@@ -135,3 +135,19 @@ def test_tei_truncate_false_refuses_a_pair_longer_than_the_window(tiny, start_se
     expected = library_scores(tiny, QUERY, ["short", long_text])  # split into windows
     for r in accepted.json():
         assert r["score"] == pytest.approx(expected[r["index"]], abs=1e-5)
+
+
+def test_tei_truncation_direction_left_keeps_the_end(tiny, start_server) -> None:
+    server = start_server({"tiny": tiny})
+    long_text = "the backup finished " * 30 + "error E-4029 seat limit reached"
+    body = {"query": QUERY, "texts": [long_text], "truncate": True}
+    left = httpx.post(
+        f"{server.url}/rerank", json={**body, "truncation_direction": "left", "raw_scores": True}
+    )
+    assert left.status_code == 200
+    from blendrank.service.registry import served_model  # what the server keeps
+
+    kept = served_model("tiny", tiny).keep_end(QUERY, [long_text])[0]
+    assert long_text.endswith(kept) and len(kept) < len(long_text)
+    p = library_scores(tiny, QUERY, [kept])[0]
+    assert left.json()[0]["score"] == pytest.approx(np.log(p / (1 - p)), abs=1e-3)

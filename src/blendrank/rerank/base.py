@@ -187,7 +187,8 @@ def _candidate(doc: DocumentLike, position: int) -> Hit:
             "" if raw_id is None else str(raw_id),
             float(score) if real and math.isfinite(score) else math.nan,  # type: ignore[arg-type]
             body,
-            metadata=dict(doc.get("metadata") or {}),
+            # FlashRank's passages carry theirs as "meta"
+            metadata=dict(doc.get("metadata") or doc.get("meta") or {}),
         )
     raise InvalidInputError(
         f"documents[{position}] must be a string, Document, Hit or mapping with 'text'; "

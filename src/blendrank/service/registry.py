@@ -63,6 +63,19 @@ class ServedModel:
             for text, e in zip(texts, encodings, strict=True)
         ]
 
+    def keep_end(self, query: str, texts: Sequence[str]) -> list[str]:
+        """Each text whose (query, text) pair is longer than the model window cut from the
+        left, keeping its end (TEI's ``truncation_direction="left"``)."""
+        if self.tokenizer is None or self.max_length is None:
+            return list(texts)
+        fixed = len(self.tokenizer.encode(query, add_special_tokens=False).ids)
+        room = max(1, self.max_length - fixed - self.tokenizer.num_special_tokens_to_add(True))
+        encodings = self.tokenizer.encode_batch(list(texts), add_special_tokens=False)
+        return [
+            text if len(e.offsets) <= room else text[e.offsets[-room][0] :]
+            for text, e in zip(texts, encodings, strict=True)
+        ]
+
     def count_tokens(self, query: str, texts: Sequence[str]) -> int:
         """Tokens read for these (query, text) pairs, as Jina and Voyage report them (the
         model's tokenizer, or words for a model without one)."""

@@ -130,7 +130,10 @@ def rerank_router(state: ServiceState, responses: dict[int | str, dict[str, Any]
                     '"truncate": true to let the server split or cut long texts',
                     error_type="validation",
                 )
-        ranking = await state.rank(model, query, body.texts)
+        texts = body.texts
+        if body.truncate and body.truncation_direction.lower() == "left":
+            texts = model.keep_end(query, texts)  # TEI: keep each text's end
+        ranking = await state.rank(model, query, texts)
         convert = raw_scores if body.raw_scores else relevance_scores
         scores = convert(ranking.scores, model.scale)
         ranks: list[dict[str, Any]] = []
