@@ -46,7 +46,10 @@ class Calibration:
 
     @classmethod
     def fit(
-        cls, scores: Sequence[float], labels: Sequence[int | bool], method: str = "platt"
+        cls,
+        scores: Sequence[float] | np.ndarray,
+        labels: Sequence[int | bool] | np.ndarray,
+        method: str = "platt",
     ) -> Calibration:
         if method not in METHODS:
             raise InvalidInputError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
@@ -133,7 +136,9 @@ def _isotonic(x: np.ndarray, y: np.ndarray) -> dict[str, list[float]]:
 
 
 def expected_calibration_error(
-    probabilities: Sequence[float], labels: Sequence[int | bool], bins: int = 10
+    probabilities: Sequence[float] | np.ndarray,
+    labels: Sequence[int | bool] | np.ndarray,
+    bins: int = 10,
 ) -> float:
     """ECE: the mean |accuracy - confidence| over equal-width probability bins, weighted
     by how many pairs fall in each."""
