@@ -3,7 +3,7 @@ document is relevant, fitted on judged queries, so one threshold means the same 
 BM25, a bi-encoder, a cross-encoder and a hosted API.
 
 >>> cal = Calibration.fit([0.1, 0.2, 0.7, 0.9, 0.3, 0.8], [0, 0, 1, 1, 0, 1], "isotonic")
->>> [round(p, 2) for p in cal.apply([0.05, 0.85])]
+>>> [round(float(p), 2) for p in cal.apply([0.05, 0.85])]
 [0.0, 1.0]
 
 Two methods: ``"platt"`` (a logistic curve, two parameters: smooth, never overfits much,
