@@ -170,3 +170,44 @@ def test_results_are_isolated_from_the_stored_state(store):
     again = store.search("cats purr", filter={"tags": "t0"}, top_k=3)
     assert again[0].metadata == {"section": "pets", "n": 0, "tags": ["t", "t0"]}
     assert store.get("d0").metadata["section"] == "pets"
+
+
+def test_a_client_you_made_is_used_and_left_open(request, tmp_path):
+    """connect(client, collection=...) / connect(conn, table=...) use the caller's client;
+    closing the store leaves it open for the caller."""
+    made = []
+    try:
+        from qdrant_client import QdrantClient
+
+        made.append(("qdrant", QdrantClient(path=str(tmp_path / "q")), {"collection": "kb"}))
+    except ImportError:
+        pass
+    try:
+        import psycopg
+
+        server = request.getfixturevalue("postgres_server")
+        conn = psycopg.connect(server.uri("x").split("?")[0], autocommit=True)
+        made.append(("postgres", conn, {"table": "borrowed_kb"}))
+    except (ImportError, pytest.skip.Exception):
+        pass
+    try:
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            from pymilvus import MilvusClient
+
+            made.append(("milvus", MilvusClient(str(tmp_path / "m.db")), {"collection": "kb"}))
+    except ImportError:
+        pass
+    if not made:
+        pytest.skip("no engine client library is installed (extras milvus, qdrant, postgres)")
+    for _name, client, where in made:
+        kb = connect(client, create=True, embedder=None, chunk_size=16, chunk_overlap=4, **where)
+        kb.add(_docs())
+        assert [h.doc_id for h in kb.search("bread yeast", mode="bm25", top_k=1)] == ["d4"]
+        kb.close()
+        again = connect(client, **where)  # the client is still open: the store reopens
+        assert len(again) == 6
+        again.close()
+        client.close()

@@ -31,11 +31,18 @@ def is_uri(target: str) -> bool:
     return bool(sep) and scheme.lower() in SCHEMES
 
 
-def connect(target: str, *, create: bool = False, **options: Any) -> Any:
-    """The store ``target`` names (see the module docstring). ``create=True`` makes it
-    when it does not exist yet, with ``options`` (embedder, chunk_size, ...) as settings;
-    otherwise ``options`` are connection options (``token``, ``timeout``)."""
-    if not isinstance(target, str) or not target.strip():
+def connect(target: Any, *, create: bool = False, **options: Any) -> Any:
+    """The store ``target`` names (see the module docstring), or the store in a client
+    you made: a pymilvus ``MilvusClient`` or ``QdrantClient`` (``collection=NAME``), a
+    psycopg connection (``table=NAME``); a client stays yours to close. ``create=True``
+    makes the store when it does not exist yet, with ``options`` (embedder, chunk_size,
+    ...) as settings; otherwise ``options`` are connection options (``token``, ``timeout``)."""
+    if not isinstance(target, str):
+        store, key = _client_store(target)
+        if create:
+            return store.create(exist_ok=True, **{key: target}, **options)
+        return store.open(**{key: target}, **options)
+    if not target.strip():
         raise InvalidInputError("connect() needs a folder or a store URI such as milvus+lite:kb.db")
     if is_uri(target):
         store = _store_class(target.partition(":")[0].lower())
@@ -62,3 +69,25 @@ def _store_class(scheme: str) -> Any:
     from blendrank.backends.milvus import MilvusIndex
 
     return MilvusIndex
+
+
+def _client_store(client: Any) -> tuple[Any, str]:
+    """The store class for a client object, and the keyword it takes the client as."""
+    module = type(client).__module__.split(".")[0]
+    if module == "pymilvus":
+        from blendrank.backends.milvus import MilvusIndex
+
+        return MilvusIndex, "client"
+    if module == "qdrant_client":
+        from blendrank.backends.qdrant import QdrantIndex
+
+        return QdrantIndex, "client"
+    if module == "psycopg":
+        from blendrank.backends.postgres import PostgresIndex
+
+        return PostgresIndex, "conn"
+    raise InvalidInputError(
+        "connect() needs a folder, a store URI such as milvus+lite:kb.db, or a client: a "
+        "pymilvus MilvusClient, a QdrantClient or a psycopg connection; got "
+        f"{type(client).__name__}"
+    )

@@ -32,6 +32,20 @@ from blendrank.types import Document, Hit, Query, Ranking
 DEFAULT_EMBEDDER = "all-MiniLM-L6-v2"
 
 
+class Borrowed:
+    """A client the caller made and keeps: every call goes to it, ``close`` leaves it open
+    (the caller closes it)."""
+
+    def __init__(self, client: Any) -> None:
+        object.__setattr__(self, "_borrowed", client)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._borrowed, name)
+
+    def close(self) -> None:
+        pass
+
+
 def doc_key(doc_id: str) -> str:
     """The engine-side address of a document: 32 hex digits, safe in any expression."""
     return hashlib.blake2b(doc_id.encode("utf-8"), digest_size=16).hexdigest()

@@ -32,6 +32,7 @@ import numpy as np
 
 from blendrank._optional import require
 from blendrank.backends.external import (
+    Borrowed,
     ChunkRow,
     EngineRetriever,
     ExternalIndex,
@@ -150,7 +151,13 @@ class MilvusIndex(ExternalIndex):
     # ---- lifecycle ---------------------------------------------------------------------
 
     @staticmethod
-    def _client(uri: str, token: str | None, timeout: float | None) -> tuple[Any, str]:
+    def _client(
+        uri: str | None, token: str | None, timeout: float | None, client: Any, collection: str
+    ) -> tuple[Any, str]:
+        if client is not None:  # the caller's MilvusClient, left open on close()
+            return Borrowed(client), collection
+        if uri is None:
+            raise InvalidInputError("pass a Milvus URI, or client= (a pymilvus MilvusClient)")
         _import_pymilvus()
         from pymilvus import MilvusClient
 
@@ -161,8 +168,10 @@ class MilvusIndex(ExternalIndex):
     @classmethod
     def create(
         cls,
-        uri: str,
+        uri: str | None = None,
         *,
+        client: Any = None,
+        collection: str = "blendrank",
         embedder: Any = "all-MiniLM-L6-v2",
         chunk_size: int | None = None,
         chunk_overlap: int | None = None,
@@ -174,12 +183,14 @@ class MilvusIndex(ExternalIndex):
         timeout: float | None = 60.0,
         exist_ok: bool = False,
     ) -> MilvusIndex:
-        """A new store at ``uri`` (a Milvus URI, see the module docstring).
+        """A new store at ``uri`` (a Milvus URI, see the module docstring), or in
+        ``collection`` of ``client``, a pymilvus ``MilvusClient`` you made (and close).
 
         ``analyzer``: Milvus analyzer params for its BM25 (default ``{"type": "english"}``).
         ``index_type``: the dense index (``AUTOINDEX``, ``HNSW``, ``FLAT``, ...).
         """
-        client, name = cls._client(uri, token, timeout)
+        client, name = cls._client(uri, token, timeout, client, collection)
+        uri = uri or f"(client) {name}"
         if client.has_collection(name):
             if exist_ok:
                 return cls._opened(client, name, uri)
@@ -207,10 +218,16 @@ class MilvusIndex(ExternalIndex):
 
     @classmethod
     def open(
-        cls, uri: str, *, token: str | None = None, timeout: float | None = 60.0
+        cls,
+        uri: str | None = None,
+        *,
+        client: Any = None,
+        collection: str = "blendrank",
+        token: str | None = None,
+        timeout: float | None = 60.0,
     ) -> MilvusIndex:
-        client, name = cls._client(uri, token, timeout)
-        return cls._opened(client, name, uri)
+        client, name = cls._client(uri, token, timeout, client, collection)
+        return cls._opened(client, name, uri or f"(client) {name}")
 
     @classmethod
     def _opened(cls, client: Any, name: str, uri: str) -> MilvusIndex:

@@ -44,6 +44,7 @@ import numpy as np
 
 from blendrank._optional import require
 from blendrank.backends.external import (
+    Borrowed,
     ChunkRow,
     EngineRetriever,
     ExternalIndex,
@@ -202,14 +203,24 @@ class PostgresIndex(ExternalIndex):
             try:
                 return function()
             except psycopg.OperationalError:
-                if getattr(self._local, "conn", None) is not None or not _broken(self.conn):
-                    raise  # inside a write (it rolls back as a whole), or the query failed
+                inside_write = getattr(self._local, "conn", None) is not None
+                if inside_write or isinstance(self.conn, Borrowed) or not _broken(self.conn):
+                    raise  # a write rolls back whole; the caller's connection is theirs
                 self.conn.close()
                 self.conn = self._connect(self._uri, self._timeout)[0]
                 return function()
 
     @contextlib.contextmanager
     def _writing(self) -> Iterator[None]:
+        if isinstance(self.conn, Borrowed):  # one connection: writes and reads take turns
+            with self._write_lock, self._read_lock:
+                self._local.conn = self.conn
+                try:
+                    with self.conn.transaction():
+                        yield
+                finally:
+                    self._local.conn = None
+            return
         with self._write_lock:
             if self._writer is None or self._writer.closed:
                 self._writer = self._connect(self._uri, self._timeout)[0]
@@ -244,7 +255,22 @@ class PostgresIndex(ExternalIndex):
     # ---- lifecycle ---------------------------------------------------------------------
 
     @staticmethod
-    def _connect(uri: str, timeout: float | None) -> tuple[Any, dict[str, Any]]:
+    def _borrowed(conn: Any, table: str, lexical: str) -> tuple[Any, dict[str, Any]]:
+        """The caller's psycopg connection (left open on close) and where to look."""
+        where_ = parse_uri(
+            f"postgresql://borrowed/?table={urllib.parse.quote(table)}&lexical={urllib.parse.quote(lexical)}"
+        )
+        if not getattr(conn, "autocommit", False):
+            raise InvalidInputError(
+                "the psycopg connection must be in autocommit mode (psycopg.connect(..., "
+                "autocommit=True)): the store runs each write as its own transaction"
+            )
+        return Borrowed(conn), where_
+
+    @staticmethod
+    def _connect(uri: str | None, timeout: float | None) -> tuple[Any, dict[str, Any]]:
+        if uri is None:
+            raise InvalidInputError("pass a PostgreSQL URI, or conn= (a psycopg connection)")
         require("psycopg", "postgres", "the PostgreSQL backend")
         import psycopg
 
@@ -269,8 +295,11 @@ class PostgresIndex(ExternalIndex):
     @classmethod
     def create(
         cls,
-        uri: str,
+        uri: str | None = None,
         *,
+        conn: Any = None,
+        table: str = "blendrank",
+        lexical: str = "bm25",
         embedder: Any = "all-MiniLM-L6-v2",
         chunk_size: int | None = None,
         chunk_overlap: int | None = None,
@@ -287,8 +316,9 @@ class PostgresIndex(ExternalIndex):
         """A new store at ``uri`` (see the module docstring). ``analyzer``, ``bm25_k1`` and
         ``bm25_b`` are the BM25 settings, as for the embedded index; ``hnsw_m`` and
         ``hnsw_ef_construction`` pgvector's HNSW parameters."""
-        lexical = cls.bm25_settings(analyzer, bm25_k1, bm25_b)
-        conn, where_ = cls._connect(uri, timeout)
+        bm25_config = cls.bm25_settings(analyzer, bm25_k1, bm25_b)
+        conn, where_ = cls._borrowed(conn, table, lexical) if conn else cls._connect(uri, timeout)
+        uri = uri or f"(connection) table={where_['table']}"
         try:
             if _table_exists(conn, where_["table"] + "_meta"):
                 if exist_ok:
@@ -303,7 +333,7 @@ class PostgresIndex(ExternalIndex):
                 tokenizer=tokenizer,
                 title_in_chunks=title_in_chunks,
             )
-            settings.update(lexical)
+            settings.update(bm25_config)
             settings["hnsw"] = {"m": int(hnsw_m), "ef_construction": int(hnsw_ef_construction)}
             dim = int(embedder_obj.dim) if embedder_obj is not None else None
             index = cls(conn, where_["table"], settings, uri, where_["lexical"], timeout)
@@ -374,8 +404,19 @@ class PostgresIndex(ExternalIndex):
             )
 
     @classmethod
-    def open(cls, uri: str, *, timeout: float | None = 60.0) -> PostgresIndex:
-        conn, where_ = cls._connect(uri, timeout)
+    def open(
+        cls,
+        uri: str | None = None,
+        *,
+        conn: Any = None,
+        table: str = "blendrank",
+        lexical: str = "bm25",
+        timeout: float | None = 60.0,
+    ) -> PostgresIndex:
+        """The store at ``uri``, or in ``table`` over ``conn`` (a psycopg connection you
+        made and close; autocommit, as the store runs its own transactions)."""
+        conn, where_ = cls._borrowed(conn, table, lexical) if conn else cls._connect(uri, timeout)
+        uri = uri or f"(connection) table={where_['table']}"
         return cls._opened(conn, where_, uri, timeout)
 
     @classmethod
@@ -450,9 +491,10 @@ class PostgresIndex(ExternalIndex):
         with self._writing():
             counts = super().add(documents, progress=progress)
         if counts["chunks"] >= ANALYZE_AFTER:  # fresh statistics for the query planner
-            with self._write_lock:
+            with self._write_lock, self._read_lock:
+                writer = self._writer or self.conn
                 for suffix in ("", "_postings", "_docs"):
-                    self._writer.execute(self._sql("ANALYZE {t}", t=self.table + suffix))
+                    writer.execute(self._sql("ANALYZE {t}", t=self.table + suffix))
         return counts
 
     def delete(self, ids: Iterable[str]) -> int:

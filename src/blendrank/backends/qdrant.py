@@ -40,6 +40,7 @@ import numpy as np
 
 from blendrank._optional import require
 from blendrank.backends.external import (
+    Borrowed,
     ChunkRow,
     EngineRetriever,
     ExternalIndex,
@@ -464,7 +465,13 @@ class QdrantIndex(ExternalIndex):
     # ---- lifecycle ---------------------------------------------------------------------
 
     @staticmethod
-    def _driver(uri: str, api_key: str | None, timeout: float | None) -> tuple[Any, str]:
+    def _driver(
+        uri: str | None, api_key: str | None, timeout: float | None, client: Any, collection: str
+    ) -> tuple[Any, str]:
+        if client is not None:  # the caller's QdrantClient, left open on close()
+            return _ClientDriver(Borrowed(client)), collection
+        if uri is None:
+            raise InvalidInputError("pass a Qdrant URI, or client= (a qdrant_client.QdrantClient)")
         where = parse_uri(uri)
         if where["kind"] == "edge":
             require("qdrant_edge", "qdrant", "the Qdrant Edge backend")
@@ -495,8 +502,10 @@ class QdrantIndex(ExternalIndex):
     @classmethod
     def create(
         cls,
-        uri: str,
+        uri: str | None = None,
         *,
+        client: Any = None,
+        collection: str = "blendrank",
         embedder: Any = "all-MiniLM-L6-v2",
         chunk_size: int | None = None,
         chunk_overlap: int | None = None,
@@ -509,10 +518,12 @@ class QdrantIndex(ExternalIndex):
         timeout: float | None = 60.0,
         exist_ok: bool = False,
     ) -> QdrantIndex:
-        """A new store at ``uri`` (a Qdrant URI, see the module docstring). ``analyzer``,
+        """A new store at ``uri`` (a Qdrant URI, see the module docstring), or in
+        ``collection`` of ``client`` (a ``QdrantClient`` you made and close). ``analyzer``,
         ``bm25_k1`` and ``bm25_b`` are the BM25 settings, as for the embedded index."""
         lexical = cls.bm25_settings(analyzer, bm25_k1, bm25_b)
-        driver, name = cls._driver(uri, api_key, timeout)
+        driver, name = cls._driver(uri, api_key, timeout, client, collection)
+        uri = uri or f"(client) {name}"
         try:
             if driver.exists(f"{name}_docs") or driver.exists(name):
                 if exist_ok:
@@ -545,10 +556,16 @@ class QdrantIndex(ExternalIndex):
 
     @classmethod
     def open(
-        cls, uri: str, *, api_key: str | None = None, timeout: float | None = 60.0
+        cls,
+        uri: str | None = None,
+        *,
+        client: Any = None,
+        collection: str = "blendrank",
+        api_key: str | None = None,
+        timeout: float | None = 60.0,
     ) -> QdrantIndex:
-        driver, name = cls._driver(uri, api_key, timeout)
-        return cls._opened(driver, name, uri)
+        driver, name = cls._driver(uri, api_key, timeout, client, collection)
+        return cls._opened(driver, name, uri or f"(client) {name}")
 
     @classmethod
     def _opened(cls, driver: Any, name: str, uri: str) -> QdrantIndex:
