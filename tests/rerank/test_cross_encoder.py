@@ -241,10 +241,14 @@ def test_empty_document_list_is_rejected(tiny_split):
         tiny_split(QUERY, [])
 
 
-@pytest.mark.parametrize("top_k", [0, -1, 4])
+@pytest.mark.parametrize("top_k", [0, -1])
 def test_top_k_out_of_range_is_rejected(tiny_split, top_k):
     with pytest.raises(InvalidInputError, match="top_k"):
         tiny_split(QUERY, ["a", "b", "c"], top_k=top_k)
+
+
+def test_top_k_beyond_the_list_returns_them_all(tiny_split):
+    assert len(tiny_split(QUERY, ["a", "b", "c"], top_k=4)) == 3  # as pymilvus and ST
 
 
 @pytest.mark.parametrize("bad", [None, 3, b"bytes"])
