@@ -113,6 +113,14 @@ def filter_payload(metadata: Mapping[str, Any]) -> dict[str, float | int]:
     return out
 
 
+def split_payload(metadata: Mapping[str, Any]) -> tuple[list[str], dict[str, float | int]]:
+    """The payload as engines with keyword lists hold it (Qdrant, PostgreSQL): the keys
+    whose value is 1 as a sorted list (indexable), the range keys with their numbers."""
+    payload = filter_payload(metadata)
+    members = sorted(k for k in payload if k[0] != "r")
+    return members, {k: v for k, v in payload.items() if k[0] == "r"}
+
+
 @dataclass(frozen=True)
 class Member:
     """``payload[key] == 1`` (``present``) or ``!= 1`` (not present, or missing)."""

@@ -56,7 +56,7 @@ from blendrank.backends.filter_keys import (
     Atom,
     Bound,
     Member,
-    filter_payload,
+    split_payload,
     to_atoms,
 )
 from blendrank.backends.sparse import K1, B, term_id
@@ -576,7 +576,7 @@ class PostgresIndex(ExternalIndex):
                 self._count_removed(removed)
                 records = []
                 for row, terms in zip(batch, batch_tokens, strict=True):
-                    members, ranges = _split(row.metadata)
+                    members, ranges = split_payload(row.metadata)
                     record = [
                         row.id,
                         doc_key(row.doc_id),
@@ -638,7 +638,7 @@ class PostgresIndex(ExternalIndex):
         with self._cx().cursor() as cur:
             rows = []
             for doc in documents:
-                members, ranges = _split(doc.metadata)
+                members, ranges = split_payload(doc.metadata)
                 rows.append((Jsonb(doc.metadata), members, Jsonb(ranges), doc_key(doc.id)))
             cur.executemany(
                 self._sql("UPDATE {chunks} SET meta = %s, fm = %s, fr = %s WHERE doc_key = %s"),
@@ -893,13 +893,6 @@ def _term_counts(tokens: Sequence[str]) -> dict[int, int]:
     for token in tokens:
         counts[term_id(token)] += 1  # 32-bit term ids fit a bigint
     return dict(counts)
-
-
-def _split(metadata: dict[str, Any]) -> tuple[list[str], dict[str, float | int]]:
-    payload = filter_payload(metadata)
-    return sorted(k for k in payload if k[0] != "r"), {
-        k: v for k, v in payload.items() if k[0] == "r"
-    }
 
 
 def _vector_text(vector: Any) -> str:

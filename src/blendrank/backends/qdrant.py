@@ -54,7 +54,7 @@ from blendrank.backends.filter_keys import (
     Atom,
     Bound,
     Member,
-    filter_payload,
+    split_payload,
     to_atoms,
 )
 from blendrank.backends.sparse import K1, B, SparseBM25
@@ -66,15 +66,6 @@ API_KEY_ENV = ("BLENDRANK_QDRANT_API_KEY", "QDRANT_API_KEY")
 SETTINGS_ID = uuid.UUID(int=0)
 _BATCH = 256
 _CHUNK_FIELDS = ["id", "doc_id", "text", "body", "title", "meta", "start", "end"]
-
-
-def split_payload(metadata: dict[str, Any]) -> tuple[list[str], dict[str, float | int]]:
-    """The filter payload as Qdrant holds it: the keys whose value is 1 as a keyword list
-    (``fm``, indexable), the range keys as numbers (``fr``)."""
-    payload = filter_payload(metadata)
-    members = sorted(k for k in payload if k[0] != "r")
-    ranges = {k: v for k, v in payload.items() if k[0] == "r"}
-    return members, ranges
 
 
 def to_condition(atom: Atom, models: Any) -> Any:
@@ -193,11 +184,14 @@ class _ClientDriver:
         ]
         self.client.upsert(name, structs, wait=True)
 
+    def _vector(self, value: Any) -> Any:
+        """A dense list as it is; ``(indices, values)`` as Qdrant's sparse vector."""
+        if isinstance(value, tuple):
+            return self.m.SparseVector(indices=value[0], values=value[1])
+        return value
+
     def _vectors(self, vectors: dict[str, Any]) -> dict[str, Any]:
-        return {
-            k: self.m.SparseVector(indices=v[0], values=v[1]) if isinstance(v, tuple) else v
-            for k, v in vectors.items()
-        }
+        return {k: self._vector(v) for k, v in vectors.items()}
 
     def delete_where(self, name: str, flt: Any) -> None:
         self.client.delete(name, points_selector=self.m.FilterSelector(filter=flt), wait=True)
@@ -232,11 +226,7 @@ class _ClientDriver:
         return int(self.client.count(name, exact=True).count)
 
     def query(self, name: str, using: str, vector: Any, flt: Any, limit: int) -> list:
-        query = (
-            self.m.SparseVector(indices=vector[0], values=vector[1])
-            if isinstance(vector, tuple)
-            else vector
-        )
+        query = self._vector(vector)
         result = self.client.query_points(
             name,
             query=query,
@@ -259,7 +249,7 @@ class _ClientDriver:
         m = self.m
         prefetch = [
             m.Prefetch(
-                query=m.SparseVector(indices=v[0], values=v[1]) if isinstance(v, tuple) else v,
+                query=self._vector(v),
                 using=using,
                 filter=flt,
                 limit=limit,
