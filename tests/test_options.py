@@ -63,7 +63,10 @@ def test_evaluation_configs_come_from_the_table() -> None:
         ({"candidates": 2.5}, "candidates must be an integer"),
         ({"fusion": "borda"}, "fusion must be one of rrf, linear, relative_score, dbsf"),
         ({"per": "page"}, "per must be one of chunk, document"),
-        ({"weights": {"sparse": 1}}, "weights name unknown retrievers"),
+        ({"weights": {"bm25": -1}}, "weight for 'bm25' must be a number >= 0"),
+        ({"weights": {"": 1}}, "weights are keyed by retriever name"),
+        ({"retrievers": []}, "retrievers must be a non-empty list"),
+        ({"retrievers": ["bm25", "bm25"]}, "retrievers lists a name twice"),
         ({"rerank": "bi:x"}, "rerank must be a blendrank Reranker"),
     ],
 )

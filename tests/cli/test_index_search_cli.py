@@ -101,3 +101,41 @@ def test_bad_input_is_one_clear_line(bm25_index: Path, tmp_path: Path, args, mes
     assert message in done.stderr
     assert "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_index_adds_retrievers_and_search_fuses_them_by_name(tmp_path: Path) -> None:
+    path = tmp_path / "idx"
+    done = blendrank(
+        "index", str(path), str(SAMPLE), "--embedder", "none", "--retriever", "bm42", "--quiet"
+    )
+    assert done.returncode == 0, done.stderr
+    base = ["search", str(path), "seat limit license", "--json", "--retrievers", "bm25,bm42"]
+    found = blendrank(*base)
+    assert found.returncode == 0, found.stderr
+    hits = [json.loads(line) for line in found.stdout.splitlines()]
+    assert hits[0]["doc_id"] == "kb-003" and {"bm25", "bm42", "fused"} <= set(hits[0]["scores"])
+    # an existing index gets a retriever added, once
+    again = blendrank("index", str(path), str(SAMPLE), "--retriever", "sparse2=bm42", "--quiet")
+    assert again.returncode == 0, again.stderr
+    info = json.loads(blendrank("info", str(path), "--json").stdout)
+    assert info["retrievers"] == ["bm25", "bm42", "sparse2"]
+    missing = blendrank("search", str(path), "x", "--retrievers", "bm25,e5")
+    assert missing.returncode != 0 and "has no retriever 'e5'" in missing.stderr
+
+
+def test_search_reads_the_filter_from_the_question(bm25_index: Path) -> None:
+    query = "enterprise troubleshooting E-4029 since June 2025"
+    done = blendrank("search", str(bm25_index), query, "--mode", "bm25", "--self-query", "filter")
+    assert done.returncode == 0, done.stderr
+    first = done.stdout.splitlines()[0]
+    assert first.startswith("self-query (filter): filter {") and "'E-4029'" in first
+    as_json = blendrank(
+        "search", str(bm25_index), query, "--mode", "bm25", "--self-query", "filter", "--json"
+    )
+    lines = [json.loads(line) for line in as_json.stdout.splitlines()]
+    assert lines[0]["self_query"]["filter"] == {
+        "product_line": "enterprise",
+        "section": "troubleshooting",
+        "date": {"gte": "2025-06-01"},
+    }
+    assert {h["doc_id"] for h in lines[1:]} == {"kb-003", "kb-017", "kb-021"}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from blendrank.evaluate.config import PipelineConfig
 from blendrank.evaluate.resources import index_plan
 
@@ -17,4 +19,4 @@ def test_index_plan_shares_indexes():
     # bm25 borrows the hybrid index (same chunking); distinct chunking -> own index
     assert plan["bm25"] == plan["hybrid"] and plan["bm25"]["embedder"] == "all-MiniLM-L6-v2"
     assert plan["bm25-small"] == plan["dense-small"]
-    assert len({tuple(sorted(s.items())) for s in plan.values()}) == 2
+    assert len({json.dumps(s, sort_keys=True) for s in plan.values()}) == 2

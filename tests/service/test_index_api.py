@@ -120,3 +120,38 @@ def test_bulk_write_and_ids_with_slashes(bm25_index, start_server):
     assert too_many.status_code == 413 and "--max-documents" in too_many.json()["message"]
     twice = httpx.post(f"{server.url}/documents", json={"documents": docs[:1] * 2})
     assert twice.status_code == 400 and "appears twice" in twice.json()["message"]
+
+
+def test_search_fuses_named_retrievers_and_reads_filters_from_the_question(
+    bm25_index, start_server
+):
+    bm25_index.add_retriever("bm42")
+    server = start_server({}, index=bm25_index)
+    body = {
+        "query": "enterprise installation agent since 2025",
+        "retrievers": ["bm25", "bm42"],
+        "weights": {"bm25": 0.5, "bm42": 1.0},
+        "self_query": "filter",
+        "per": "document",
+    }
+    response = httpx.post(f"{server.url}/search", json=body, timeout=30)
+    assert response.status_code == 200, response.text
+    out = response.json()
+    assert out["self_query"]["filter"] == {
+        "product_line": "enterprise",
+        "section": "installation",
+        "date": {"gte": "2025-01-01"},
+    }
+    assert out["self_query"]["query"] == "agent"
+    library = bm25_index.search(body["query"], **{k: v for k, v in body.items() if k != "query"})
+    assert [h["id"] for h in out["hits"]] == [h.id for h in library] and library
+    for hit in out["hits"]:
+        assert hit["metadata"]["product_line"] == "enterprise"
+        assert hit["metadata"]["date"] >= "2025-01-01"
+        assert set(hit["scores"]) <= {"bm25", "bm42", "fused"}
+    plain = httpx.post(f"{server.url}/search", json={"query": "agent", "mode": "bm25"}).json()
+    assert "self_query" not in plain or plain["self_query"] is None
+    missing = httpx.post(f"{server.url}/search", json={"query": "x", "retrievers": ["e5"]})
+    assert missing.status_code == 400 and "has no retriever 'e5'" in missing.json()["message"]
+    bad = httpx.post(f"{server.url}/search", json={"query": "x", "weights": {"bm25": -1}})
+    assert bad.status_code == 422

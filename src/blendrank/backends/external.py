@@ -283,10 +283,13 @@ class ExternalIndex:
         normalization: str = default("normalization"),
         per: str = default("per"),
         candidates: int = default("candidates"),
+        retrievers: Sequence[str] | None = None,
     ) -> HybridRetriever:
         """The engine's retrievers fused by blendrank (every hit keeps each retriever's own
-        score and rank): ``mode`` is "hybrid", "bm25" or "dense"."""
+        score and rank): ``mode`` is "hybrid", "bm25" or "dense" (or ``retrievers`` names
+        them)."""
         opts = SearchOptions(
+            retrievers=retrievers,  # type: ignore[arg-type]
             mode=mode,
             fusion=fusion,
             rrf_k=rrf_k,
@@ -298,12 +301,11 @@ class ExternalIndex:
         return self._retriever(opts)
 
     def _retriever(self, opts: SearchOptions) -> HybridRetriever:
-        names = ["bm25", "dense"] if opts.mode == "hybrid" else [opts.mode]
-        missing = [n for n in names if n not in self._retrievers]
-        if missing:
+        if opts.self_query != "off":
             raise InvalidInputError(
-                f"mode={opts.mode!r} needs the {missing[0]!r} retriever, which this store "
-                f"does not have (it has: {', '.join(self._retrievers)})"
+                "self_query reads the filter from an index folder's metadata; an engine "
+                "store does not support it yet: extract it yourself "
+                "(blendrank.selfquery.RuleExtractor) and pass filter="
             )
         return fused_retriever(self._retrievers, opts)
 

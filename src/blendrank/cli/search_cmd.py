@@ -21,6 +21,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("query", help="the query text")
     add_search_options(p)
+    p.add_argument(
+        "--retrievers",
+        metavar="NAMES",
+        help="comma-separated retrievers to fuse instead of --mode, e.g. bm25,dense,bm42 "
+        "(any the index has: `blendrank info` lists them)",
+    )
     p.add_argument("--weights", help='JSON, e.g. \'{"bm25": 0.3, "dense": 0.7}\'')
     p.add_argument("--filter", help='JSON metadata filter, e.g. \'{"year": {"gte": 2020}}\'')
     p.add_argument(
@@ -93,12 +99,28 @@ def _search(args: argparse.Namespace, index: Any, filter_: Any, weights: Any) ->
     elif args.rerank_blend is not None:
         raise InvalidInputError("--rerank-blend needs --rerank MODEL")
     hits = index.search(
-        args.query, filter=filter_, weights=weights, rerank=reranker, **search_options(args)
+        args.query,
+        filter=filter_,
+        weights=weights,
+        rerank=reranker,
+        retrievers=args.retrievers,
+        **search_options(args),
     )
+    read = None
+    if args.self_query != "off":  # what the search read from the question, to show it
+        found = index.self_query_extractor().extract(args.query)
+        read = {**found.to_dict(), "mode": args.self_query}
     if args.json:
+        if read is not None:
+            print(json.dumps({"self_query": read}, ensure_ascii=False))
         for hit in hits:
             print(json.dumps(hit.to_dict(), ensure_ascii=False))
         return 0
+    if read is not None:
+        print(
+            f"self-query ({read['mode']}): filter {json.dumps(read['filter'], ensure_ascii=False)}"
+            f", query {read['query']!r}"
+        )
     if not hits:
         print("no results")
         return 0

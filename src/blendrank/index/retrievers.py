@@ -1,7 +1,7 @@
-"""The embedded index's two first stages behind the :class:`~blendrank.retrieve.Retriever`
-protocol: BM25 (with the exact-phrase rules) and dense (exact cosine or HNSW). Both apply
-the query's filter as a row mask before ranking; the mask is computed once per query and
-shared by the two."""
+"""The embedded index's first stages behind the :class:`~blendrank.retrieve.Retriever`
+protocol: BM25 (with the exact-phrase rules), dense (exact cosine or HNSW; one per
+embedding model) and BM42 learned sparse. Each applies the query's filter as a row mask
+before ranking; the mask is computed once per query and shared by all of them."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import numpy as np
 from blendrank.index.bm25 import BM25Retriever
 from blendrank.index.dense import DenseRetriever
 from blendrank.index.phrase import PHRASE_POOL, PhraseMatcher
+from blendrank.index.sparse import SparseIndex
 from blendrank.index.state import IndexState
 from blendrank.retrieve.base import RetrieverBase, check_k
 from blendrank.types import Hit, Query, Ranking, copy_metadata
@@ -133,9 +134,19 @@ class IndexDense(RetrieverBase):
     name = "dense"
 
     def __init__(
-        self, state: IndexState, dense: DenseRetriever, embedder: Any, masks: QueryMasks
+        self,
+        state: IndexState,
+        dense: DenseRetriever,
+        embedder: Any,
+        masks: QueryMasks,
+        name: str = "dense",
     ) -> None:
         self.state, self.dense, self.embedder, self.masks = state, dense, embedder, masks
+        self.name = name
+
+    @property
+    def _embed_stage(self) -> str:
+        return "embed_query" if self.name == "dense" else f"embed_query_{self.name}"
 
     def retrieve(self, query: Query, k: int) -> Ranking:
         return self.retrieve_many([query], k)[0]
@@ -157,8 +168,32 @@ class IndexDense(RetrieverBase):
             rows, scores = self.dense.search(vector, k, mask, tie_key=self.state.id_order)
             seconds = time.perf_counter() - start
             info = {
-                "timings": {"embed_query": embed, "dense": seconds},
+                "timings": {self._embed_stage: embed, self.name: seconds},
                 "complete": len(rows) < k,
             }
             out.append(rows_ranking(self.state, self.name, rows, scores, info))
         return out
+
+
+class IndexSparse(RetrieverBase):
+    """BM42: chunks ranked by the learned weights of the query's terms times their IDF
+    over the index (``index/sparse.py``); ``encoder`` gives the query's terms."""
+
+    name = "bm42"
+
+    def __init__(
+        self, state: IndexState, sparse: SparseIndex, encoder: Any, masks: QueryMasks, name: str
+    ) -> None:
+        self.state, self.sparse, self.encoder, self.masks = state, sparse, encoder, masks
+        self.name = name
+
+    def retrieve(self, query: Query, k: int) -> Ranking:
+        k = check_k(k)
+        if self.state.n_rows == 0:
+            return Ranking(info={"complete": True})
+        start = time.perf_counter()
+        mask = self.masks.mask(query)
+        terms = self.encoder.query_terms(query.text)
+        rows, scores = self.sparse.search(terms, k, mask, self.state.id_order)
+        info = {"timings": {self.name: time.perf_counter() - start}, "complete": len(rows) < k}
+        return rows_ranking(self.state, self.name, rows, scores, info)

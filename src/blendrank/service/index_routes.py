@@ -87,13 +87,14 @@ def index_router(state: ServiceState, responses: dict[int | str, dict[str, Any]]
                     "rerank_candidates (or candidates)"
                 )
         index, generation = await service.current()
-        weights = body.weights.model_dump(exclude_none=True) if body.weights else None
         pipeline = index.pipeline(
             None if model is None else model.reranker,
             mode=body.mode,
             fusion=body.fusion,
             rrf_k=body.rrf_k,
-            weights=weights,
+            weights=body.weights,
+            retrievers=body.retrievers,
+            self_query=body.self_query,
             normalization=body.normalization,
             per=body.per,
             candidates=body.candidates,
@@ -111,7 +112,10 @@ def index_router(state: ServiceState, responses: dict[int | str, dict[str, Any]]
                 "candidates",
                 error_type="timeout",
             ) from None
-        return JSONResponse({"hits": [_hit(h) for h in hits], "generation": generation})
+        body_out: dict[str, Any] = {"hits": [_hit(h) for h in hits], "generation": generation}
+        if "self_query" in hits.info:
+            body_out["self_query"] = hits.info["self_query"]
+        return JSONResponse(body_out)
 
     @router.put(
         "/documents/{doc_id:path}",
@@ -179,13 +183,18 @@ async def _search(
     rerank endpoints; any other reranker runs inside the pipeline, in a worker thread."""
     if model is None or not model.batched:
         result = await run_in_threadpool(pipeline.run, query, top_k)
-        return result.final
+        final = result.final
+        if "self_query" in result.first_stage.info:
+            final.info["self_query"] = result.first_stage.info["self_query"]
+        return final
     first = await run_in_threadpool(pipeline.first_stage, query, top_k, {})
     if not len(first):
         return first
     hits = list(first)
     ranked = await state.rank(model, query.text, [h.text for h in hits])
     info = {"reranker": model.reranker.name, "documents": len(hits)}
+    if "self_query" in first.info:
+        info["self_query"] = first.info["self_query"]
     return reranked(hits, scores_by_position(ranked, len(hits)), min(top_k, len(hits)), info)
 
 

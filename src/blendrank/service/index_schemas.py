@@ -4,7 +4,7 @@ options and document fields, unknown keys refused (a typo is a 422, not a silent
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
@@ -27,13 +27,6 @@ def _option(name: str) -> Any:
     )
 
 
-class SearchWeights(BaseModel):
-    model_config = _STRICT
-
-    bm25: float | None = Field(None, ge=0)
-    dense: float | None = Field(None, ge=0)
-
-
 class SearchRequest(BaseModel):
     """``filter`` takes the library's syntax, e.g.
     ``{"section": {"in": ["faq"]}, "date": {"gte": "2025-01-01"}}``; ``rerank`` names a
@@ -47,10 +40,22 @@ class SearchRequest(BaseModel):
     mode: str = _option("mode")
     fusion: str = _option("fusion")
     rrf_k: int = _option("rrf_k")
-    weights: SearchWeights | None = None
+    weights: dict[str, Annotated[float, Field(ge=0)]] | None = Field(
+        None,
+        description='fusion weight per retriever name, e.g. {"bm25": 0.3, "dense": 0.7}',
+        examples=[{"bm25": 0.3, "dense": 0.7}],
+    )
+    retrievers: list[Annotated[str, Field(min_length=1, max_length=32)]] | None = Field(
+        None,
+        min_length=1,
+        max_length=16,
+        description="retrievers to fuse instead of mode, any the index has "
+        '(e.g. ["bm25", "dense", "e5", "bm42"]; an unknown name is a 400 listing them)',
+    )
     normalization: str = _option("normalization")
     per: str = _option("per")
     candidates: int = _option("candidates")
+    self_query: str = _option("self_query")
     rerank: str | None = Field(None, description="a served reranker's name")
     rerank_candidates: int | None = _option("rerank_candidates")
 
@@ -80,9 +85,20 @@ class SearchHit(BaseModel):
     ranks: dict[str, int]
 
 
+class SelfQuery(BaseModel):
+    """What ``self_query`` read from the question."""
+
+    filter: dict[str, Any] = Field(description="the filter applied (filter) or boosted (boost)")
+    query: str = Field(description="the question without the words that became the filter")
+    mode: str
+    source: str = Field(description="the extractor: rules, llm")
+    matches: list[dict[str, Any]] = Field(default_factory=list)
+
+
 class SearchResponse(BaseModel):
     hits: list[SearchHit]
     generation: int = Field(description="index generation the search read")
+    self_query: SelfQuery | None = Field(None, description="present when self_query is on")
 
 
 class DocumentBody(BaseModel):
