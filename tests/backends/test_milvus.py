@@ -82,5 +82,5 @@ def test_clear_errors(uri, milvus_lite_uri):
     with pytest.raises(InvalidInputError, match="not a Milvus URI"):
         MilvusIndex.create("milvus+what:x")
     kb = connect(uri)
-    with pytest.raises(InvalidInputError, match="needs the 'dense' retriever"):
+    with pytest.raises(InvalidInputError, match="has no retriever 'dense'; it has bm25"):
         kb.search("cats", mode="dense")

