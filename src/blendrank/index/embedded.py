@@ -484,13 +484,7 @@ class Index:
                         self._extra_data[name], plan, state.n_rows, texts, self.ann_config, progress
                     )
                     retriever.save(extra[name], tmp / EXTRA_FOLDER / name)
-                manifest = dict(self._manifest)
-                manifest.update(
-                    generation=int(manifest["generation"]) + 1,
-                    updated=_now(),
-                    written_by=f"blendrank {__version__}",
-                    stats=stats,
-                )
+                manifest = _next_manifest(self._manifest, stats=stats)
                 self._store.commit(tmp, manifest)
             self._manifest = manifest
             self._install(state, bm25, dense, extra)
@@ -586,13 +580,7 @@ class Index:
                 _link_tree(current, tmp, skip=Path(EXTRA_FOLDER, skip) if skip else None)
                 settings = dict(manifest["settings"])
                 change(settings, tmp)
-                manifest = dict(manifest)
-                manifest.update(
-                    generation=int(manifest["generation"]) + 1,
-                    updated=_now(),
-                    written_by=f"blendrank {__version__}",
-                    settings=settings,
-                )
+                manifest = _next_manifest(manifest, settings=settings)
                 self._store.commit(tmp, manifest)
             self._manifest = manifest
             self._extras = _extras(settings, self.analyzer)
@@ -943,6 +931,17 @@ def _tokenizer_source(embedder: Any) -> str | None:
     """Chunk with the embedding model's own tokenizer when it has one."""
     source = getattr(embedder, "tokenizer_path", None)
     return str(source) if source else None
+
+
+def _next_manifest(manifest: Mapping[str, Any], **changes: Any) -> dict[str, Any]:
+    """The manifest of the generation after ``manifest``'s, with ``changes``."""
+    return {
+        **manifest,
+        "generation": int(manifest["generation"]) + 1,
+        "updated": _now(),
+        "written_by": f"blendrank {__version__}",
+        **changes,
+    }
 
 
 def _now() -> str:
