@@ -182,7 +182,7 @@ def test_json_object_finds_the_first_object() -> None:
         "filter": {},
         "query": "x",
     }
-    assert _json_object("[1, 2] then {bad} then {\"a\": 1} {\"b\": 2}") == {"a": 1}
+    assert _json_object('[1, 2] then {bad} then {"a": 1} {"b": 2}') == {"a": 1}
     assert _json_object("no json here") is None
 
 

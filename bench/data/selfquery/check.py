@@ -1,7 +1,8 @@
 """Validate kb.jsonl and questions.jsonl of the self-query benchmark (stdlib only).
 
-    python bench/data/selfquery/check.py
+python bench/data/selfquery/check.py
 """
+
 import json
 import re
 import sys
@@ -44,7 +45,11 @@ def satisfies(meta, flt):
 def check_filter(qid, flt, errors):
     for key, want in flt.items():
         if key == "date":
-            if not want or set(want) - {"gte", "lt"} or not all(DATE.match(v) for v in want.values()):
+            if (
+                not want
+                or set(want) - {"gte", "lt"}
+                or not all(DATE.match(v) for v in want.values())
+            ):
                 errors.append(f"{qid}: bad date filter {want}")
         elif key in ("product_line", "section"):
             allowed = PRODUCT_LINES if key == "product_line" else SECTIONS
@@ -77,9 +82,13 @@ def main():
         docs[d["_id"]] = d
         if not d.get("title") or not d.get("text"):
             errors.append(f"{d['_id']}: empty title/text")
-        if m.get("product_line") not in PRODUCT_LINES or m.get("section") not in SECTIONS \
-                or m.get("lang") not in LANGS or not DATE.match(m.get("date", "")) \
-                or not "2022-01-01" <= m["date"] <= "2026-11-30":
+        if (
+            m.get("product_line") not in PRODUCT_LINES
+            or m.get("section") not in SECTIONS
+            or m.get("lang") not in LANGS
+            or not DATE.match(m.get("date", ""))
+            or not "2022-01-01" <= m["date"] <= "2026-11-30"
+        ):
             errors.append(f"{d['_id']}: bad metadata {m}")
     seen = set()
     for q in qs:
@@ -103,7 +112,9 @@ def main():
     print(f"  by year: {dict(sorted(Counter(d['metadata']['date'][:4] for d in kb).items()))}")
     print(f"questions: {len(qs)}  by lang: {dict(Counter(q['lang'] for q in qs))}")
     print(f"  by lang/forms: {dict(sorted(Counter((q['lang'], q['forms']) for q in qs).items()))}")
-    print(f"  by number of filter fields: {dict(sorted(Counter(len(q['filter']) for q in qs).items()))}")
+    print(
+        f"  by number of filter fields: {dict(sorted(Counter(len(q['filter']) for q in qs).items()))}"
+    )
     for e in errors:
         print("ERROR", e)
     print("OK" if not errors else f"{len(errors)} error(s)")

@@ -409,8 +409,7 @@ class Index:
         rows = range(self._state.n_rows) if chunk_ids is None else self._state.rows_of(chunk_ids)
         power = extra.alpha  # the weights as scored (Qdrant applies only the IDF)
         vectors = [
-            {t: w**power for t, w in v.items()}
-            for v in self._extra_data[name].vectors(list(rows))
+            {t: w**power for t, w in v.items()} for v in self._extra_data[name].vectors(list(rows))
         ]
         if terms:
             return vectors
