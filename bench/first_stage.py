@@ -390,6 +390,24 @@ def report(collected: dict) -> None:
             cells.append(cell)
         label = LABELS.get(row, row)
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    below = [
+        f"{n} ({table[n]['BM25 + MiniLM, RRF']:.4f} against "
+        f"{max(table[n]['bm25'], table[n]['dense']):.4f})"
+        for n in names
+        if table[n]["BM25 + MiniLM, RRF"] < max(table[n]["bm25"], table[n]["dense"])
+    ]
+    best_fused = {
+        n: max((k for k in table[n] if "+" in k and k in rows), key=table[n].__getitem__)
+        for n in names
+    }
+    lines += [
+        "",
+        "The default (BM25 + MiniLM, RRF) against the better of its two retrievers: below it "
+        "on " + (", ".join(below) if below else "no collection") + ". Best fusion per "
+        "collection: "
+        + "; ".join(f"{n}: {k} {table[n][k]:.4f}" for n, k in best_fused.items())
+        + ".",
+    ]
     lines += [
         "",
         "Label-free per-query weights, tried to keep a fusion at or above its better "
