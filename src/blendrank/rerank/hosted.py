@@ -193,7 +193,8 @@ class HostedReranker(Reranker):
         return self.score_groups([(query, texts)])[0]
 
     def score_groups(self, groups: Sequence[tuple[str, Sequence[str]]]) -> GroupScores:
-        out, usage = [], {"requests": 0, "tokens": 0, "search_units": 0}
+        out: list[np.ndarray] = []
+        usage: dict[str, float] = {"requests": 0, "tokens": 0, "search_units": 0}
         for query, texts in groups:
             scores, used = self._call(query, list(texts))
             out.append(scores)
