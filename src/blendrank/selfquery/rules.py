@@ -215,15 +215,8 @@ class RuleExtractor:
                 if not cjk and not _whole_word(folded, m.start(), m.end()):
                     continue
                 found.setdefault((m.start(), m.end()), set()).add((name, value))
-        out = []
-        for (start, end), owners in found.items():
-            fields = {name for name, _ in owners}
-            if len(fields) == 1 and len(owners) == 1:
-                ((name, value),) = owners
-                out.append((start, end, name, value))
-            elif len(fields) == 1 and len({v for _, v in owners}) == 1:
-                name, value = next(iter(owners))
-                out.append((start, end, name, value))
+        # a span claimed by one (field, value) only; two claims are ambiguous
+        out = [(a, b, *next(iter(owners))) for (a, b), owners in found.items() if len(owners) == 1]
         return sorted(out, key=lambda m: (m[0] - m[1], m[0]))
 
 
