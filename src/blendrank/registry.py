@@ -240,6 +240,8 @@ ONNX_EMBEDDER_OPTIONS = (
     "query_prefix",
     "document_prefix",
     "long_texts",
+    "backend",
+    "precision",
 )
 OPENAI_EMBEDDER_OPTIONS = (
     "model",
@@ -486,7 +488,7 @@ for _plugin in (
         "onnx",
         _onnx_embedder,
         ONNX_EMBEDDER_OPTIONS,
-        "ONNX Runtime encoder",
+        "ONNX encoder (OpenVINO where installed, else ONNX Runtime)",
         target_key="model",
     ),
     Plugin(

@@ -157,6 +157,8 @@ def test_config_round_trip_and_fingerprint(minilm):
         "query_prefix": "",
         "document_prefix": "",
         "long_texts": "windows",
+        "backend": "auto",
+        "precision": "auto",
     }
     rebuilt = embedder_from_config(config)
     assert rebuilt.fingerprint == minilm.fingerprint

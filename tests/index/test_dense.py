@@ -63,3 +63,30 @@ def test_ann_options_are_validated() -> None:
     assert AnnConfig.from_option(True) == AnnConfig()
     with pytest.raises(InvalidInputError, match="unknown ann option"):
         AnnConfig.from_option({"neighbours": 8})
+
+
+def _rss_mb() -> float:
+    import psutil
+
+    return psutil.Process().memory_info().rss / 2**20
+
+
+def test_opening_maps_vectors_and_graph_instead_of_reading_them(tmp_path: Path) -> None:
+    # 60,000 x 128 float32 = 29 MB of vectors plus the HNSW file; opening must not read
+    # them: RSS grows by a small fraction of the files, and searches still agree.
+    rng = np.random.default_rng(1)
+    v = rng.normal(size=(60_000, 128)).astype(np.float32)
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
+    config = AnnConfig(connectivity=8, expansion_add=32, expansion_search=64)
+    built = DenseRetriever.build(v, config)
+    built.save(tmp_path)
+    on_disk = sum(f.stat().st_size for f in tmp_path.iterdir()) / 2**20
+    del v
+    before = _rss_mb()
+    opened = DenseRetriever.load(tmp_path, config)
+    grown = _rss_mb() - before
+    assert isinstance(opened.vectors, np.memmap)
+    assert grown < 0.2 * on_disk, (grown, on_disk)
+    query = built.vectors[7]
+    assert opened.search(query, 5)[0].tolist() == built.search(query, 5)[0].tolist()
+    assert opened.search(query, 5, exact=True)[0][0] == 7

@@ -85,7 +85,9 @@ class DenseRetriever:
         if ann_config is not None and (folder / ANN_FILE).exists():
             from usearch.index import Index as HnswIndex
 
-            ann = HnswIndex.restore(str(folder / ANN_FILE), view=False)
+            # memory-mapped like the vectors: opening reads neither into RAM, pages come in
+            # as searches touch them (the graph is rebuilt on writes, never edited)
+            ann = HnswIndex.restore(str(folder / ANN_FILE), view=True)
             if ann is None:
                 raise IndexFormatError(f"cannot read the HNSW index {folder / ANN_FILE}")
             ann.expansion_search = ann_config.expansion_search  # type: ignore[misc]  # has a setter
