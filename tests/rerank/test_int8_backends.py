@@ -123,7 +123,11 @@ def test_own_calibration_pairs_make_their_own_cache_entry(tiny_ce_folder, tiny_o
 
 def test_calibration_pairs_are_checked(tiny_ce_folder):
     with pytest.raises(InvalidInputError, match="calibration_pairs"):
-        CrossEncoderReranker(tiny_ce_folder, quantize="int8", calibration_pairs=[("q", "d")])
+        CrossEncoderReranker(
+            tiny_ce_folder, backend="onnx", quantize="int8", calibration_pairs=[("q", "d")]
+        )
+    with pytest.raises(InvalidInputError, match="calibration_pairs"):
+        CrossEncoderReranker(tiny_ce_folder, calibration_pairs=[("q", "d")])  # no int8
     pytest.importorskip("openvino", reason="openvino (extra 'openvino') is not installed")
     with pytest.raises(InvalidInputError, match="string pairs"):
         CrossEncoderReranker(
@@ -150,3 +154,51 @@ def test_models_convert_openvino_int8(tiny_ce_folder, tmp_path, capsys):
     assert printed == output / "model.xml" and (output / "model.bin").is_file()
     assert main(["models", "convert", str(tiny_ce_folder), "--backend", "openvino"]) == 1
     assert "--int8" in capsys.readouterr().err
+
+
+def test_auto_backend_without_openvino_is_onnx_runtime(tiny_ce_folder, monkeypatch):
+    from blendrank.rerank.cross_encoder.reranker import pick_backend
+
+    monkeypatch.setitem(sys.modules, "openvino", None)  # as if not installed
+    assert pick_backend(None, None, False) == "onnx"
+    assert pick_backend("int8", None, False) == "onnx"  # ORT dynamic int8
+    assert pick_backend("bf16", None, False) == "openvino"  # only OpenVINO has it: named
+    assert pick_backend(None, "cuda", False) == "torch"
+    rf = CrossEncoderReranker(tiny_ce_folder, threads=1)
+    assert (rf.backend, rf.config()["backend"]) == ("onnx", "onnx")
+    with pytest.raises(MissingDependencyError, match="openvino"):
+        CrossEncoderReranker(tiny_ce_folder, quantize="bf16")
+
+
+def test_auto_backend_with_openvino_is_exact(tiny_ce_folder, monkeypatch):
+    pytest.importorskip("openvino", reason="openvino (extra 'openvino') is not installed")
+    from blendrank.rerank.cross_encoder.reranker import pick_backend
+
+    texts = ["bm25 ranks documents by term statistics", "cats sleep", "a " * 200]
+    auto = CrossEncoderReranker(tiny_ce_folder, threads=1)
+    onnx = CrossEncoderReranker(tiny_ce_folder, backend="onnx", threads=1)
+    assert (auto.backend, auto.precision) == ("openvino", "fp32")
+    assert (
+        np.abs(auto.score("what is bm25", texts) - onnx.score("what is bm25", texts)).max() < 1e-4
+    )
+    assert auto.fingerprint != onnx.fingerprint  # caches never mix runtimes
+    monkeypatch.setitem(sys.modules, "nncf", None)
+    assert pick_backend("int8", None, False) == "onnx"  # no nncf: ORT dynamic int8
+
+
+def test_openvino_streams_give_the_scores_of_one_request_at_a_time(tiny_ce_folder):
+    pytest.importorskip("openvino", reason="openvino (extra 'openvino') is not installed")
+    from concurrent.futures import ThreadPoolExecutor
+
+    texts = [("word " * n).strip() for n in range(1, 60)]  # many lengths: many batches
+    two = CrossEncoderReranker(tiny_ce_folder, backend="openvino", threads=2)
+    one = CrossEncoderReranker(tiny_ce_folder, backend="openvino", threads=1)
+    onnx = CrossEncoderReranker(tiny_ce_folder, backend="onnx", threads=1)
+    assert (two._run.streams, one._run.streams) == (2, 1)
+    expected = onnx.score("a query", texts)
+    np.testing.assert_allclose(two.score("a query", texts), expected, atol=1e-5)
+    np.testing.assert_allclose(one.score("a query", texts), expected, atol=1e-5)
+    with ThreadPoolExecutor(4) as pool:  # concurrent callers share one request queue
+        results = list(pool.map(lambda _: two.score("a query", texts), range(8)))
+    for scores in results:
+        np.testing.assert_allclose(scores, expected, atol=1e-5)
