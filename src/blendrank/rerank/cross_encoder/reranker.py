@@ -98,12 +98,13 @@ class CrossEncoderReranker(Reranker):
     jina-reranker, ...) from a local folder or a Hugging Face hub id.
 
     ``backend="auto"`` (default) picks the fastest exact runtime installed: OpenVINO fp32
-    where ``openvino`` is installed (1.2x to 1.4x ONNX Runtime fp32 on the CPUs measured,
-    same scores), else ONNX Runtime; PyTorch for a CUDA ``device``. ``quantize`` then picks
-    OpenVINO where it can (bf16 always, int8 when ``nncf`` is installed too), else ONNX
-    Runtime. ``backend="onnx"`` exports the model to ONNX once, cached under
-    ``$BLENDRANK_CACHE/onnx/``; ``quantize="int8"`` quantises it (about 2x faster on CPU,
-    rankings nearly unchanged). ``backend="torch"`` runs PyTorch (fp16 on CUDA).
+    where ``openvino`` is installed (1.1x ONNX Runtime fp32 on an AMD EPYC, 1.2x to 1.6x on
+    an AMX Xeon, same scores), else ONNX Runtime; PyTorch for a CUDA ``device``. With
+    ``quantize``, auto picks OpenVINO for bf16 (only it has bf16) and for int8 when
+    ``nncf`` is installed too, else ONNX Runtime's dynamic int8. ``backend="onnx"`` exports
+    the model to ONNX once, cached under ``$BLENDRANK_CACHE/onnx/``; ``quantize="int8"``
+    quantises it (about 2x faster on CPU, rankings nearly unchanged). ``backend="torch"``
+    runs PyTorch (fp16 on CUDA).
     ``backend="openvino"`` (``pip install openvino``) runs the ONNX export with OpenVINO:
     fp32 by default (ST parity), ``quantize="bf16"`` for bfloat16 on CPUs that have it,
     ``quantize="int8"`` (``pip install 'blendrank[openvino-int8]'``) for NNCF static int8,
