@@ -41,18 +41,6 @@ def resolve_backend(backend: str) -> str:
     return "openvino" if importlib.util.find_spec("openvino") is not None else "onnx"
 
 
-def cpu_flags() -> frozenset[str]:
-    """The CPU's feature flags from /proc/cpuinfo (empty where there is none)."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as handle:
-            for line in handle:
-                if line.startswith("flags"):
-                    return frozenset(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return frozenset()
-
-
 class OrtEncoder:
     """An ONNX Runtime session: inputs with their int types, outputs by name and rank."""
 
