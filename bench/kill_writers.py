@@ -5,8 +5,10 @@ no acknowledged batch is lost.
     python bench/kill_writers.py [--kills 120] [--seed 7]
 
 The writer is a subprocess adding batches of 10 documents (BM25-only index, one commit per
-batch) and printing the count after each acknowledged commit; it is killed 0 to 0.4 s
-after its first commit. Writes the "kill-writers" section of docs/robustness.md and
+batch, each a new segment; the writes merge segments when more than 8 pile up) and
+printing the count after each acknowledged commit; every 7th batch it also merges every
+segment into one (``optimize()``, between printed markers, so a kill inside it is
+counted). It is killed 0 to 0.4 s after its first commit. Writes the "kill-writers" section of docs/robustness.md and
 bench/results/kill_writers.json.
 """
 
@@ -33,6 +35,10 @@ WRITER = textwrap.dedent(
     for batch in range(len(index) // 10, 10**6):
         index.add([Document(f"d{batch}-{i}", f"batch {batch} text {i} " * 20) for i in range(10)])
         print(len(index), flush=True)
+        if batch % 7 == 6:  # an explicit merge of every segment, between markers
+            print("merge", flush=True)
+            index.optimize()
+            print("merged", flush=True)
     """
 )
 
@@ -72,6 +78,7 @@ def main() -> None:
     Index.create(path, embedder=None)
     problems: list[str] = []
     acknowledged = 0
+    in_merge = 0
     start = time.perf_counter()
     for _ in range(args.kills):
         proc = subprocess.Popen(
@@ -81,7 +88,9 @@ def main() -> None:
         time.sleep(rng.uniform(0.0, 0.4))
         proc.send_signal(signal.SIGKILL)
         rest = proc.communicate()[0]
-        counts = [int(line) for line in (first + rest).split() if line.strip().isdigit()]
+        lines = (first + rest).split()
+        counts = [int(line) for line in lines if line.isdigit()]
+        in_merge += bool(lines) and lines[-1] == "merge"
         acknowledged = max([acknowledged, *counts])
         problem = check(path, acknowledged)
         if problem:
@@ -92,6 +101,7 @@ def main() -> None:
     result = {
         "machine": machine(),
         "kills": args.kills,
+        "kills_inside_optimize": in_merge,
         "broken": len(problems),
         "problems": problems[:10],
         "documents_at_end": final,
@@ -105,14 +115,17 @@ def main() -> None:
             "## Writers killed with kill -9",
             "",
             f"{args.kills} writer processes, each adding batches of 10 documents (one commit "
-            "per batch) and killed with SIGKILL 0 to 0.4 s after its first acknowledged "
-            "commit. After each kill the index was opened, `verify()` checked every file's "
-            "checksum, and it had to hold only whole batches and every acknowledged one.",
+            "and one new segment per batch; writes merge segments when more than 8 pile up; "
+            "every 7th batch an `optimize()` merges all) and killed with SIGKILL 0 to 0.4 s "
+            "after its first acknowledged commit. After each kill the index was opened, "
+            "`verify()` checked every file's checksum, and it had to hold only whole batches "
+            "and every acknowledged one.",
             "",
-            "| kills | broken or losing indexes | documents at the end (acknowledged) | "
-            "temp folders left at the end |",
-            "|---:|---:|---:|---:|",
-            f"| {args.kills} | {len(problems)} | {final} ({acknowledged}) | {len(leftovers)} |",
+            "| kills | of them inside `optimize()` | broken or losing indexes | documents at the "
+            "end (acknowledged) | temp folders left at the end |",
+            "|---:|---:|---:|---:|---:|",
+            f"| {args.kills} | {in_merge} | {len(problems)} | {final} ({acknowledged}) | "
+            f"{len(leftovers)} |",
             "",
             f"{seconds:.0f} s in all. Machine: {machine()}. Reproduce: "
             "`python bench/kill_writers.py`.",

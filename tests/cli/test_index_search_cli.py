@@ -139,3 +139,27 @@ def test_search_reads_the_filter_from_the_question(bm25_index: Path) -> None:
         "date": {"gte": "2025-06-01"},
     }
     assert {h["doc_id"] for h in lines[1:]} == {"kb-003", "kb-017", "kb-021"}
+
+
+def test_an_ingest_that_stops_resumes_without_embedding_again(tmp_path: Path) -> None:
+    records = [
+        {"_id": f"d{i}", "text": f"document {i} about backups and agents"} for i in range(23)
+    ]
+    lines = [json.dumps(r) for r in records]
+    source = tmp_path / "docs.jsonl"
+    broken = lines[:12] + ["{not json"] + lines[12:]
+    source.write_text("\n".join(broken) + "\n", encoding="utf-8")
+    index = tmp_path / "idx"
+    first = blendrank("index", str(index), str(source), "--batch", "5")
+    assert first.returncode != 0 and "docs.jsonl:13" in first.stderr
+    assert "indexing" in first.stderr  # the overall bar: documents done of the total
+    from blendrank import Index
+
+    assert len(Index.open(index)) == 10  # the two committed batches are kept
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    second = blendrank("index", str(index), str(source), "--batch", "5", "--json")
+    summary = json.loads(second.stdout)
+    assert summary["unchanged"] == 10 and summary["added"] == 13
+    assert summary["chunks"] == 13  # only the new documents were chunked and embedded
+    assert "23/23" in second.stderr  # the bar's total is the file's 23 records
+    assert len(Index.open(index)) == 23

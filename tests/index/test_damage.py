@@ -18,21 +18,28 @@ DOCS = [Document(f"d{i}", f"document number {i} about agents and backups") for i
 
 @pytest.fixture
 def generation(tmp_path) -> Path:
+    """The folder of the index's one segment (in its current generation)."""
     index = Index.create(tmp_path / "idx")
     index.add(DOCS)
     manifest = json.loads((tmp_path / "idx" / "blendrank.json").read_text())
-    return tmp_path / "idx" / f"gen-{manifest['generation']:06d}"
+    gen = tmp_path / "idx" / f"gen-{manifest['generation']:06d}"
+    (segment,) = manifest["segments"]
+    return gen / "segments" / segment["name"]
+
+
+def _root(segment: Path) -> Path:
+    return segment.parents[2]
 
 
 def _open_fails(generation: Path, message: str) -> None:
     with pytest.raises(IndexFormatError, match=message) as failure:
-        Index.open(generation.parent)
+        Index.open(_root(generation))
     assert "rebuild it: blendrank index" in str(failure.value)
 
 
 def _without_checksums(generation: Path) -> None:
     """As an index written before checksums: only the shape checks can see damage."""
-    path = generation.parent / "blendrank.json"
+    path = _root(generation) / "blendrank.json"
     manifest = json.loads(path.read_text())
     del manifest["files"]
     path.write_text(json.dumps(manifest))
@@ -105,7 +112,7 @@ def test_a_flipped_bit_that_keeps_the_size_is_caught(generation, capsys, monkeyp
     from blendrank.cli.main import main
     from blendrank.index import embedded
 
-    index = Index.open(generation.parent)
+    index = Index.open(_root(generation))
     assert index.verify() == []
     data = bytearray((generation / "vectors.npy").read_bytes())
     data[-5] ^= 0x01  # same size: only the checksum can tell
@@ -114,11 +121,13 @@ def test_a_flipped_bit_that_keeps_the_size_is_caught(generation, capsys, monkeyp
     _open_fails(generation, "vectors.npy has other content than was committed")
     # a large one is checked by size on open; verify reads every byte
     monkeypatch.setattr(embedded, "CHECKSUM_ON_OPEN_BYTES", 0)
-    assert Index.open(generation.parent).verify() == [
-        "vectors.npy has other content than was committed (checksum differs)"
-    ]
+    (problem,) = Index.open(_root(generation)).verify()
+    assert problem == (
+        f"segments/{generation.name}/vectors.npy has other content than was committed "
+        "(checksum differs)"
+    )
     monkeypatch.setattr(embedded, "CHECKSUM_ON_OPEN_BYTES", 2**40)
-    assert main(["verify", str(generation.parent)]) == 1
+    assert main(["verify", str(_root(generation))]) == 1
     assert "vectors.npy has other content" in capsys.readouterr().out
-    assert main(["verify", str(generation.parent), "--json"]) == 1
+    assert main(["verify", str(_root(generation)), "--json"]) == 1
     assert json.loads(capsys.readouterr().out)["ok"] is False

@@ -4,6 +4,7 @@ slower than two commits lost its files), and remove it once its last reader is g
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import subprocess
@@ -23,8 +24,13 @@ print(len(index.verify()), len(index.search("agents", mode="bm25")), flush=True)
 
 
 def _commit(index: Index, n: int) -> None:
-    for i in range(n):
+    """``n`` commits (new documents each time: an unchanged one commits nothing)."""
+    for _ in range(n):
+        i = next(_COMMITS)
         index.add([Document(f"w{i}", f"commit {i} about agents")])
+
+
+_COMMITS = itertools.count()
 
 
 def _generations(path) -> list[str]:

@@ -4,7 +4,7 @@ PostgreSQL backend).
 
 A chunk's vector holds, per distinct term of blendrank's analyzer (the embedded index's
 tokenizer, stemmer and stop words), the BM25 term weight of Lucene's formula, as the
-embedded index computes it (``bm25s``, method "lucene")::
+embedded index computes it (``index/bm25.py``, bm25s' method "lucene")::
 
     tf / (tf + k1 * (1 - b + b * dl / avgdl))
 

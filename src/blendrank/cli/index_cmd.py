@@ -12,7 +12,11 @@ from typing import Any
 
 from blendrank.errors import InvalidInputError
 from blendrank.index.options import CHUNK_OVERLAP, CHUNK_SIZE
+from blendrank.ingest.folder import TEXT_SUFFIXES
 from blendrank.text.analyzer import ANALYZERS, JA_SEGMENTERS, ZH_SEGMENTERS
+
+#: documents per commit of `blendrank index` (a commit costs what it adds, not the index)
+BATCH = 10_000
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -69,8 +73,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--batch",
         type=int,
-        default=0,
-        help="commit every N documents (default: one commit at the end)",
+        default=BATCH,
+        help=f"commit every N documents (default {BATCH}; each commit adds a segment, and "
+        "a rerun after a crash or Ctrl-C skips the documents already committed without "
+        "embedding them again; 0: one commit at the end)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -118,19 +124,28 @@ def _write(
     started = time.perf_counter()
     totals = {"added": 0, "updated": 0, "unchanged": 0, "chunks": 0}
     committed = False
+    # in batches, one bar over the whole input (rate, ETA); in one commit, the embedder's
+    overall = _overall_bar(args) if args.batch and not args.quiet else None
+    per_add = not args.quiet and overall is None
     try:
         batch: list = []
         for doc in documents:
             batch.append(doc)
             if args.batch and len(batch) >= args.batch:
-                _merge(totals, index.add(batch, progress=not args.quiet))
-                committed, batch = True, []
+                _merge(totals, index.add(batch, progress=per_add))
+                committed = True
+                _advance(overall, len(batch), totals)
+                batch = []
         if batch:
-            _merge(totals, index.add(batch, progress=not args.quiet))
+            _merge(totals, index.add(batch, progress=per_add))
+            _advance(overall, len(batch), totals)
     except BaseException:
         if created and not committed and not is_uri(args.dir):
             _remove_new_index(Path(args.dir), keep_folder=existed)  # no empty index left
         raise
+    finally:
+        if overall is not None:
+            overall.close()
     elapsed = time.perf_counter() - started
     summary = {**totals, "documents": len(index), "seconds": round(elapsed, 2), "index": args.dir}
     as_json = args.json or not sys.stdout.isatty()
@@ -252,3 +267,44 @@ def _describe(s: dict) -> str:
         f"{s['unchanged']} unchanged, {s['chunks']} chunks embedded; "
         f"{s['documents']} documents in the index ({s['seconds']} s)"
     )
+
+
+def _overall_bar(args: argparse.Namespace) -> Any:
+    """A progress bar over every input document (its total counted from the files where
+    that is cheap: lines of JSON Lines, files of folders), advanced per commit."""
+    from tqdm.auto import tqdm
+
+    return tqdm(
+        total=_count_documents(args.inputs),
+        unit="doc",
+        desc="indexing",
+        file=sys.stderr,
+        dynamic_ncols=True,
+    )
+
+
+def _advance(bar: Any, n: int, totals: dict[str, int]) -> None:
+    if bar is not None:
+        bar.update(n)
+        bar.set_postfix(committed=totals["added"] + totals["updated"] + totals["unchanged"])
+
+
+def _count_documents(inputs: list[str]) -> int | None:
+    """How many documents ``inputs`` hold, or None where counting means parsing (CSV)."""
+    total = 0
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir():
+            total += sum(
+                1
+                for p in path.rglob("*")
+                if p.suffix.lower() in TEXT_SUFFIXES and not p.name.startswith(".")
+            )
+        elif path.suffix.lower() in TEXT_SUFFIXES:
+            total += 1
+        elif path.suffix.lower() in (".jsonl", ".ndjson"):
+            with open(path, "rb") as handle:
+                total += sum(1 for line in handle if line.strip())
+        else:
+            return None
+    return total

@@ -19,6 +19,7 @@ COMMANDS = (
     "search",
     "info",
     "verify",
+    "optimize",
     "rerank",
     "models",
     "eval",

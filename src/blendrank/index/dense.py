@@ -70,7 +70,7 @@ class DenseRetriever:
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         ann = None
         if ann_config is not None and len(vectors):
-            ann = _build_hnsw(vectors, ann_config)
+            ann = build_hnsw(vectors, ann_config)
         return cls(vectors, ann, ann_config)
 
     def save(self, folder: Path) -> None:
@@ -161,7 +161,7 @@ class DenseRetriever:
         return rows[order], scores[order]
 
 
-def _build_hnsw(vectors: np.ndarray, config: AnnConfig) -> Any:
+def build_hnsw(vectors: np.ndarray, config: AnnConfig) -> Any:
     from usearch.index import Index as HnswIndex
 
     index = HnswIndex(

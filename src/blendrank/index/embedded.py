@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import os
 import warnings
 import zipfile
@@ -28,18 +29,30 @@ from blendrank.errors import (
     InvalidInputError,
     TruncationWarning,
 )
-from blendrank.index.bm25 import BM25Retriever
+from blendrank.index.bm25 import TermPostings
 from blendrank.index.dense import AnnConfig, DenseRetriever
 from blendrank.index.extra import FOLDER as EXTRA_FOLDER
 from blendrank.index.extra import ExtraRetriever, retriever_config
+from blendrank.index.merge import merge_segments, pick_merge
 from blendrank.index.options import CHUNK_OVERLAP, CHUNK_SIZE
 from blendrank.index.phrase import PhraseMatcher
 from blendrank.index.retrievers import IndexBM25, IndexDense, IndexSparse, QueryMasks
+from blendrank.index.segment_files import (
+    BM25_FOLDER,
+    SEGMENTS,
+    ann_for,
+    link_segments,
+    link_tree,
+    load_segment,
+    save_tombstones,
+    segment_dir,
+    segment_name,
+)
+from blendrank.index.segments import MultiBM25, MultiDense, MultiSparse, Segment, SegmentView
 from blendrank.index.state import IndexState, detached
 from blendrank.index.store import (
     FORMAT_NAME,
     FORMAT_VERSION,
-    LEASE,
     IndexStore,
     damaged_files,
 )
@@ -57,6 +70,8 @@ T = TypeVar("T")
 OPEN_ATTEMPTS = 20
 #: generations up to this size are checked by checksum on open, larger ones by size
 CHECKSUM_ON_OPEN_BYTES = 256 * 2**20
+#: a write that leaves more segments than this merges the smallest ones
+MAX_SEGMENTS = 8
 
 
 class Index:
@@ -72,6 +87,7 @@ class Index:
         self.analyzer = make_analyzer(settings["analyzer"])
         self._embedder_config = settings["embedder"]
         self._embedder: Any = None
+        self._chunker_obj: Any = None
         self.ann_config = AnnConfig.from_option(settings["ann"])
         self._extras = _extras(settings, self.analyzer)
         self._load_generation(manifest)
@@ -147,18 +163,13 @@ class Index:
             "generation": 0,
             "settings": settings,
             "stats": {"documents": 0, "chunks": 0},
+            "segments": [],
+            "next_segment": 0,
         }
         try:
             with store.write_lock():
                 with store.staging() as tmp:
-                    IndexState().save(tmp)
-                    BM25Retriever.build([]).save(tmp / "bm25")
-                    if embedder_obj is not None:
-                        empty = np.zeros((0, embedder_obj.dim), dtype=np.float32)
-                        DenseRetriever.build(empty).save(tmp)
-                    analyzer_obj = make_analyzer(analyzer)
-                    for name, extra in _extras(settings, analyzer_obj).items():
-                        extra.save(extra.empty(ann_config), tmp / EXTRA_FOLDER / name)
+                    (tmp / SEGMENTS).mkdir()
                     store.commit(tmp, manifest)
         except BaseException:
             if not store.exists():  # a failed create (disk full) leaves the folder as it was
@@ -179,6 +190,8 @@ class Index:
         raises.
         """
         store = IndexStore(path)
+        if int(store.read_manifest().get("format_version", 0)) < FORMAT_VERSION:
+            _upgrade(store)
         return _newest(store, lambda manifest: cls(store, manifest))
 
     def close(self) -> None:
@@ -257,15 +270,17 @@ class Index:
                 "Restore the index folder from a backup, or rebuild it: "
                 "blendrank index NEW_DIR FILES..."
             )
+        if int(manifest.get("format_version", 0)) < FORMAT_VERSION:
+            raise IndexFormatError(
+                f"index {self._store.root} has format version {manifest['format_version']}, "
+                "written by an older blendrank: open it with Index.open, which upgrades it"
+            )
         try:
-            state = IndexState.load(folder)
-            bm25 = BM25Retriever.load(folder / "bm25")
-            dense = DenseRetriever.load(folder, self.ann_config) if self._embedder_config else None
-            extra = {
-                name: e.load(folder / EXTRA_FOLDER / name, self.ann_config)
-                for name, e in self._extras.items()
-            }
-            _check_shapes(folder, state, bm25, dense, extra)
+            has_dense = self._embedder_config is not None
+            segments = [
+                load_segment(folder, entry["name"], self.ann_config, has_dense, self._extras)
+                for entry in manifest["segments"]
+            ]
         except FileNotFoundError:
             raise  # a commit may have removed it meanwhile: _newest decides
         except (
@@ -277,20 +292,29 @@ class Index:
             zipfile.BadZipFile,
         ) as exc:
             raise _unreadable(folder, manifest, exc) from exc
-        self._install(state, bm25, dense, extra)
+        self._install(segments)
         self._lease = lease  # the previous lease goes with its last holder (a snapshot)
 
-    def _install(
-        self,
-        state: IndexState,
-        bm25: BM25Retriever,
-        dense: DenseRetriever | None,
-        extra: Mapping[str, Any],
-    ) -> None:
-        """Make ``state`` and its retrievers the ones searches use."""
+    def _install(self, segments: Sequence[Segment]) -> None:
+        """Make ``segments`` (their live documents) what searches use."""
+        view = SegmentView(segments)
+        state = view.state
+        bm25 = MultiBM25(view, **self.settings["bm25"])
+        dense = None
+        if self._embedder_config is not None:
+            dense = MultiDense(view, "dense", _dim(segments, "dense"))
+        extra: dict[str, Any] = {}
+        for name, e in self._extras.items():
+            extra[name] = (
+                MultiSparse(view, name)
+                if e.kind == "bm42"
+                else MultiDense(view, name, _dim(segments, name))
+            )
+        self._segments = list(segments)
+        self._view = view
         self._state = state
         self._dense = dense
-        self._extra_data = dict(extra)
+        self._extra_data = extra
         self._schema: Any = None  # this generation's metadata schema, built on first use
         self._extractor: Any = None
         self._tables = StateTable(state)
@@ -361,6 +385,9 @@ class Index:
             # chunks the embedder read only in part; None: unknown (BM25 only, an embedder
             # that cannot tell, or an index written before blendrank counted them)
             "chunks_truncated": self._manifest["stats"].get("chunks_truncated"),
+            # immutable parts the index is made of; writes add one, merges join them
+            "segments": len(self._segments),
+            "deleted_documents": int(sum(int(seg.dead.sum()) for seg in self._segments)),
             "bytes_on_disk": size,
             "metadata_fields": sorted(self.metadata_table().fields),
             "retrievers": list(self._retrievers),
@@ -448,47 +475,188 @@ class Index:
     def _write(
         self, upserts: list[Document], deletes: Sequence[str], progress: bool
     ) -> dict[str, int]:
-        from blendrank.text.chunking import TokenChunker
-
+        """One commit: a new segment with the new and changed documents, tombstones for
+        the deleted and replaced ones; then a merge if segments piled up."""
         with self._store.write_lock():
-            manifest = self._store.read_manifest()  # another writer may have committed
-            if manifest["generation"] != self._manifest["generation"]:
-                self._manifest = manifest
-                self._load_generation(manifest)
+            self._catch_up()
+            plan = plan_update(self._state, upserts, deletes, self._chunker())
+            if not plan.changes:
+                return plan.counts
+            segments, touched = self._tombstoned(plan.dead)
+            current = self._generation_dir()
+            alive = {seg.name for seg in segments}
+            entries = [dict(e) for e in self._manifest["segments"] if e["name"] in alive]
+            self._forget_truncated(entries, plan.dead)
+            number = int(self._manifest["next_segment"])
+            with self._store.staging() as tmp:
+                kept = [seg.name for seg in segments]
+                linked = link_segments(current, tmp, kept, [n for n in kept if n not in touched])
+                for seg in segments:
+                    if seg.name in touched:
+                        save_tombstones(tmp, seg)
+                if plan.state.documents:
+                    name = segment_name(number)
+                    entries.append(
+                        self._write_segment(plan, segment_dir(tmp, name), name, progress)
+                    )
+                    number += 1
+                manifest = _next_manifest(
+                    self._manifest,
+                    segments=entries,
+                    next_segment=number,
+                    stats=_stats(entries, self._view, plan),
+                )
+                self._store.commit(tmp, manifest, _known(self._manifest, linked))
+            self._manifest = manifest
+            folder = self._generation_dir()
+            if plan.state.documents:
+                segments.append(self._load_segment(folder, entries[-1]["name"]))
+            self._install(segments)
+            self._lease = self._store.lease(int(manifest["generation"]))
+            chosen = pick_merge(self._segments, MAX_SEGMENTS)
+            if chosen:
+                self._merge(chosen, progress=False)
+        return plan.counts
+
+    def _chunker(self) -> Any:
+        """The index's chunker (its tokenizer loaded once)."""
+        if self._chunker_obj is None:
+            from blendrank.text.chunking import TokenChunker
+
             chunking = self.settings["chunking"]
-            chunker = TokenChunker(
+            self._chunker_obj = TokenChunker(
                 chunking.get("tokenizer"),
                 chunk_size=chunking["chunk_size"],
                 overlap=chunking["overlap"],
             )
-            old_dense = self._dense
-            plan = plan_update(self._state, upserts, deletes, chunker)
-            state = plan.state
-            with self._store.staging() as tmp:
-                state.save(tmp)
-                texts = list(state.row_texts(self.title_in_chunks))
-                token_lists = self.analyzer.analyze_many(texts)
-                bm25 = BM25Retriever.build(token_lists, **self.settings["bm25"])
-                bm25.save(tmp / "bm25")
-                dense = None
-                stats: dict[str, Any] = {"documents": len(state.documents), "chunks": state.n_rows}
-                if self._embedder_config is not None:
-                    vectors = self._vectors_for(plan, state, texts, old_dense, progress)
-                    dense = DenseRetriever.build(vectors, self.ann_config)
-                    dense.save(tmp)
-                    stats["chunks_truncated"] = self._count_truncated(texts, len(plan.fresh_rows))
-                extra = {}
-                for name, retriever in self._extras.items():
-                    extra[name] = retriever.build(
-                        self._extra_data[name], plan, state.n_rows, texts, self.ann_config, progress
-                    )
-                    retriever.save(extra[name], tmp / EXTRA_FOLDER / name)
-                manifest = _next_manifest(self._manifest, stats=stats)
-                self._store.commit(tmp, manifest)
+        return self._chunker_obj
+
+    def _catch_up(self) -> None:
+        """Load the newest generation if another writer committed (caller holds the lock)."""
+        manifest = self._store.read_manifest()
+        if manifest["generation"] != self._manifest["generation"]:
             self._manifest = manifest
-            self._install(state, bm25, dense, extra)
-            self._lease = self._store.lease(int(manifest["generation"]))
-        return plan.counts
+            self._load_generation(manifest)
+
+    def _generation_dir(self) -> Path:
+        return self._store.generation_dir(int(self._manifest["generation"]))
+
+    def _load_segment(self, folder: Path, name: str) -> Segment:
+        return load_segment(
+            folder, name, self.ann_config, self._embedder_config is not None, self._extras
+        )
+
+    def _forget_truncated(self, entries: list[dict[str, Any]], dead: Sequence[int]) -> None:
+        """Take the truncated chunks of documents ``dead`` off their segments' counts (the
+        embedder is asked only when a segment counts any)."""
+        counted = {e["name"]: e for e in entries if e.get("chunks_truncated")}
+        if not dead or not counted or self._embedder_config is None:
+            return
+        rows = self._state.rows_of_documents(dead)
+        seg_of, _local = self._view.locate(rows)
+        for s in np.unique(seg_of).tolist():
+            entry = counted.get(self._segments[s].name)
+            if entry is not None:
+                texts = [
+                    self._state.row_text(int(r), self.title_in_chunks) for r in rows[seg_of == s]
+                ]
+                entry["chunks_truncated"] -= self.embedder.count_truncated(texts) or 0
+
+    def _tombstoned(self, dead: Sequence[int]) -> tuple[list[Segment], set[str]]:
+        """The segments with combined document positions ``dead`` marked deleted (a
+        segment left with no live document is dropped), and the names of those changed."""
+        by_segment: dict[int, list[int]] = {}
+        if dead:
+            seg_of, local = self._view.locate_documents(np.asarray(dead, dtype=np.int64))
+            for s, pos in zip(seg_of.tolist(), local.tolist(), strict=True):
+                by_segment.setdefault(s, []).append(pos)
+        segments, touched = [], set()
+        for s, seg in enumerate(self._segments):
+            if s in by_segment:
+                seg = seg.with_dead(by_segment[s])
+                touched.add(seg.name)
+                if seg.dead.all():
+                    continue
+            segments.append(seg)
+        return segments, touched
+
+    def _write_segment(self, plan, folder: Path, name: str, progress: bool) -> dict[str, Any]:
+        """Write the segment of ``plan`` into ``folder``; returns its manifest entry."""
+        state = plan.state
+        folder.mkdir(parents=True)
+        state.save(folder)
+        texts = list(state.row_texts(self.title_in_chunks))
+        TermPostings.build(self.analyzer.analyze_many(texts)).save(folder / BM25_FOLDER)
+        ann = ann_for(self.ann_config, state.n_rows)
+        entry: dict[str, Any] = {
+            "name": name,
+            "documents": len(state.documents),
+            "chunks": state.n_rows,
+        }
+        if self._embedder_config is not None:
+            vectors = self._vectors_for(plan, texts, progress)
+            DenseRetriever.build(vectors, ann).save(folder)
+            entry["chunks_truncated"] = self._count_truncated(texts, len(plan.fresh_rows))
+        for extra_name, retriever in self._extras.items():
+            data = retriever.build(
+                self._extra_data[extra_name], plan, state.n_rows, texts, ann, progress
+            )
+            retriever.save(data, folder / EXTRA_FOLDER / extra_name)
+        return entry
+
+    def optimize(self, *, progress: bool = False) -> dict[str, int]:
+        """Merge all segments into one without deleted documents, in one commit (searches
+        get faster, deleted chunks stop taking space). Writes merge small segments on
+        their own; call this after a bulk load or many deletes.
+
+        >>> import tempfile
+        >>> index = Index.create(tempfile.mkdtemp() + "/kb", embedder=None)
+        >>> _ = index.add([Document("a", "one")]); _ = index.add([Document("b", "two")])
+        >>> index.info()["segments"], index.optimize()["segments"], len(index)
+        (2, 1, 2)
+        """
+        with self._store.write_lock():
+            self._catch_up()
+            before = len(self._segments)
+            if before > 1 or any(seg.dead.any() for seg in self._segments):
+                self._merge([seg.name for seg in self._segments], progress=progress)
+        return {"segments_before": before, "segments": len(self._segments)}
+
+    def _merge(self, names: Sequence[str], *, progress: bool) -> None:
+        """Replace segments ``names`` by one with their live documents, in one commit
+        (caller holds the lock). The merged segment takes the place of the first."""
+        chosen = [seg for seg in self._segments if seg.name in set(names)]
+        number = int(self._manifest["next_segment"])
+        name = segment_name(number)
+        current = self._generation_dir()
+        rest = [seg for seg in self._segments if seg.name not in set(names)]
+        with self._store.staging() as tmp:
+            linked = link_segments(current, tmp, [s.name for s in rest], [s.name for s in rest])
+            merged = merge_segments(
+                chosen,
+                segment_dir(tmp, name),
+                self.ann_config,
+                self._embedder_config is not None,
+                self._extras,
+            )
+            merged["chunks_truncated"] = _sum_truncated(
+                [e for e in self._manifest["segments"] if e["name"] in set(names)]
+            )
+            entries = {e["name"]: e for e in self._manifest["segments"]}
+            order = []
+            for seg in self._segments:
+                if seg is chosen[0]:
+                    order.append(merged)
+                elif seg.name not in set(names):
+                    order.append(entries[seg.name])
+            manifest = _next_manifest(self._manifest, segments=order, next_segment=number + 1)
+            self._store.commit(tmp, manifest, _known(self._manifest, linked), kind="merge")
+        self._manifest = manifest
+        folder = self._generation_dir()
+        loaded = {seg.name: seg for seg in rest}
+        loaded[name] = self._load_segment(folder, name)
+        self._install([loaded[e["name"]] for e in order])
+        self._lease = self._store.lease(int(manifest["generation"]))
 
     def _count_truncated(self, texts: list[str], embedded: int) -> int | None:
         """Chunks the embedder reads only in part (None: it can't tell); warns if any."""
@@ -504,14 +672,13 @@ class Index:
             )
         return count
 
-    def _vectors_for(
-        self, plan, state: IndexState, texts: list[str], old_dense, progress: bool
-    ) -> np.ndarray:
+    def _vectors_for(self, plan, texts: list[str], progress: bool) -> np.ndarray:
         """Reuse stored vectors of kept rows; embed only new rows."""
         dim = self.embedder.dim
-        vectors = np.zeros((state.n_rows, dim), dtype=np.float32)
+        vectors = np.zeros((plan.state.n_rows, dim), dtype=np.float32)
         if len(plan.kept_new_rows):
-            vectors[plan.kept_new_rows] = old_dense.vectors[plan.kept_old_rows]
+            assert self._dense is not None
+            vectors[plan.kept_new_rows] = self._dense.vectors[plan.kept_old_rows]
         fresh = plan.fresh_rows
         if len(fresh):
             vectors[fresh] = self.embedder.embed_documents(
@@ -541,9 +708,11 @@ class Index:
                     f"this index already has a retriever named {name!r}; "
                     f"drop it first (index.drop_retriever({name!r})) or pick another name"
                 )
-            texts = list(self._state.row_texts(self.title_in_chunks))
-            data = extra.build(None, None, self._state.n_rows, texts, self.ann_config, progress)
-            extra.save(data, tmp / EXTRA_FOLDER / name)
+            for seg in self._segments:
+                texts = list(seg.state.row_texts(self.title_in_chunks))
+                ann = ann_for(self.ann_config, seg.state.n_rows)
+                data = extra.build(None, None, seg.state.n_rows, texts, ann, progress)
+                extra.save(data, segment_dir(tmp, seg.name) / EXTRA_FOLDER / name)
             settings["retrievers"] = {**(settings.get("retrievers") or {}), name: config}
 
         self._change_retrievers(change, skip=None)
@@ -568,19 +737,22 @@ class Index:
         self, change: Callable[[dict[str, Any], Path], None], skip: str | None
     ) -> None:
         """Commit a generation equal to the current one (its files hard-linked: they are
-        never modified) but for what ``change`` writes and ``skip``'s folder."""
+        never modified) but for what ``change`` writes and ``skip``'s folders."""
+
+        def skipped(relative: Path) -> bool:
+            return skip is not None and relative.parts[:2] == (EXTRA_FOLDER, skip)
+
         with self._store.write_lock():
-            manifest = self._store.read_manifest()
-            if manifest["generation"] != self._manifest["generation"]:
-                self._manifest = manifest
-                self._load_generation(manifest)
-            current = self._store.generation_dir(int(manifest["generation"]))
+            self._catch_up()
+            manifest = self._manifest
+            names = [seg.name for seg in self._segments]
             with self._store.staging() as tmp:
-                _link_tree(current, tmp, skip=Path(EXTRA_FOLDER, skip) if skip else None)
+                (tmp / SEGMENTS).mkdir()
+                linked = link_segments(self._generation_dir(), tmp, names, names, skipped)
                 settings = dict(manifest["settings"])
                 change(settings, tmp)
                 manifest = _next_manifest(manifest, settings=settings)
-                self._store.commit(tmp, manifest)
+                self._store.commit(tmp, manifest, _known(self._manifest, linked))
             self._manifest = manifest
             self._extras = _extras(settings, self.analyzer)
             self._load_generation(manifest)
@@ -794,32 +966,6 @@ def _search_options(options: dict[str, Any]) -> SearchOptions:
     return SearchOptions(**options)
 
 
-def _check_shapes(
-    folder: Any,
-    state: IndexState,
-    bm25: BM25Retriever,
-    dense: DenseRetriever | None,
-    extra: Mapping[str, Any],
-) -> None:
-    """Cheap consistency checks on open, so a damaged file is an error, not wrong results."""
-    problem = state.shape_problem()
-    if problem is None and bm25.n_rows != state.n_rows:
-        problem = f"bm25/ covers {bm25.n_rows} chunks but chunks.npz has {state.n_rows}"
-    if problem is None and dense is not None and dense.n_rows != state.n_rows:
-        problem = f"vectors.npy has {dense.n_rows} rows but chunks.npz has {state.n_rows}"
-    for name, data in extra.items():
-        if problem is None and data.n_rows != state.n_rows:
-            problem = (
-                f"{EXTRA_FOLDER}/{name}/ covers {data.n_rows} chunks but chunks.npz has "
-                f"{state.n_rows}"
-            )
-    if problem is not None:
-        raise IndexFormatError(
-            f"index generation {folder} is damaged: {problem}. Restore the index folder "
-            "from a backup, or rebuild it: blendrank index NEW_DIR FILES..."
-        )
-
-
 def _verified(store: IndexStore, manifest: Mapping[str, Any]) -> list[str]:
     files = manifest.get("files")
     if files is None:
@@ -907,25 +1053,6 @@ class _LazyModel:
         return self._extra.model.query_terms(text)
 
 
-def _link_tree(source: Path, target: Path, skip: Path | None) -> None:
-    """Hard-link (or copy, where links fail) every file of ``source`` into ``target``
-    but the lease file and the ``skip`` subfolder."""
-    import shutil
-
-    for path in sorted(source.rglob("*")):
-        relative = path.relative_to(source)
-        if not path.is_file() or path.name == LEASE:
-            continue
-        if skip is not None and relative.parts[: len(skip.parts)] == skip.parts:
-            continue
-        destination = target / relative
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            os.link(path, destination)
-        except OSError:
-            shutil.copy2(path, destination)
-
-
 def _tokenizer_source(embedder: Any) -> str | None:
     """Chunk with the embedding model's own tokenizer when it has one."""
     source = getattr(embedder, "tokenizer_path", None)
@@ -945,3 +1072,99 @@ def _next_manifest(manifest: Mapping[str, Any], **changes: Any) -> dict[str, Any
 
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def _dim(segments: Sequence[Segment], key: str) -> int:
+    """The width of the vectors stored under ``key`` (0 while no segment has any)."""
+    for seg in segments:
+        return int(seg.data(key).vectors.shape[1])
+    return 0
+
+
+def _known(manifest: Mapping[str, Any], linked: Sequence[str]) -> dict[str, Any]:
+    """Size and digest of the linked files, from the manifest of the files they link."""
+    files = manifest.get("files") or {}
+    return {name: files[name] for name in linked if name in files}
+
+
+def _sum_truncated(entries: Sequence[Mapping[str, Any]]) -> int | None:
+    counts = [e.get("chunks_truncated") for e in entries]
+    return None if any(c is None for c in counts) else sum(int(c) for c in counts if c)
+
+
+def _stats(entries: Sequence[Mapping[str, Any]], view: SegmentView, plan: Any) -> dict[str, Any]:
+    """Live documents and chunks after a write of ``plan`` to ``view``."""
+    state = view.state
+    dead_rows = 0
+    if plan.dead:
+        per_doc = np.bincount(state.doc_rows, minlength=len(state.documents))
+        dead_rows = int(per_doc[plan.dead].sum())
+    stats: dict[str, Any] = {
+        "documents": len(state.documents) - len(plan.dead) + len(plan.state.documents),
+        "chunks": state.n_rows - dead_rows + plan.state.n_rows,
+    }
+    if entries and all("chunks_truncated" in e for e in entries):
+        stats["chunks_truncated"] = _sum_truncated(entries)
+    return stats
+
+
+def _upgrade(store: IndexStore) -> None:
+    """Upgrade a format-1 index (one generation holding everything) to segments, in one
+    commit: its files become segment ``seg-000000`` (hard links: nothing is copied or
+    embedded again) and its BM25 is rebuilt as term frequencies. Crash-safe like any
+    commit; needs write access."""
+    from blendrank.text.analyzer import make_analyzer
+
+    try:
+        with store.write_lock():
+            manifest = store.read_manifest()
+            if int(manifest["format_version"]) >= FORMAT_VERSION:
+                return  # another process upgraded it meanwhile
+            old = store.generation_dir(int(manifest["generation"]))
+            settings = manifest["settings"]
+            state = IndexState.load(old)
+            name = segment_name(0)
+            with store.staging() as tmp:
+                (tmp / SEGMENTS).mkdir()
+                entries: list[dict[str, Any]] = []
+                known: dict[str, Any] = {}
+                if state.n_rows:
+                    linked = link_tree(
+                        old,
+                        tmp,
+                        skip=lambda relative: relative.parts[0] == BM25_FOLDER,
+                        prefix=Path(SEGMENTS, name),
+                    )
+                    files = manifest.get("files") or {}
+                    prefix = f"{SEGMENTS}/{name}/"
+                    known = {
+                        n: files[n[len(prefix) :]] for n in linked if n[len(prefix) :] in files
+                    }
+                    analyzer = make_analyzer(settings["analyzer"])
+                    texts = list(state.row_texts(settings["title_in_chunks"]))
+                    postings = TermPostings.build(analyzer.analyze_many(texts))
+                    postings.save(segment_dir(tmp, name) / BM25_FOLDER)
+                    entries.append(
+                        {
+                            "name": name,
+                            "documents": len(state.documents),
+                            "chunks": state.n_rows,
+                            "chunks_truncated": manifest["stats"].get("chunks_truncated"),
+                        }
+                    )
+                upgraded = _next_manifest(
+                    manifest,
+                    format_version=FORMAT_VERSION,
+                    segments=entries,
+                    next_segment=1,
+                    upgraded_from=int(manifest["format_version"]),
+                )
+                store.commit(tmp, upgraded, known)
+    except OSError as exc:
+        if exc.errno not in (errno.EROFS, errno.EACCES, errno.EPERM):
+            raise
+        raise IndexFormatError(
+            f"index {store.root} has format version 1 (blendrank before segments); opening "
+            f"upgrades it in place, which needs write access to the folder ({exc}). Open it "
+            "once where it is writable, or rebuild it: blendrank index NEW_DIR FILES..."
+        ) from exc

@@ -12,10 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from blendrank.index.bm25 import BM25Retriever
-from blendrank.index.dense import DenseRetriever
 from blendrank.index.phrase import PHRASE_POOL, PhraseMatcher
-from blendrank.index.sparse import SparseIndex
+from blendrank.index.segments import MultiBM25, MultiDense, MultiSparse
 from blendrank.index.state import IndexState
 from blendrank.retrieve.base import RetrieverBase, check_k
 from blendrank.types import Hit, Query, Ranking, copy_metadata
@@ -46,19 +44,19 @@ def rows_ranking(
     state: IndexState, name: str, rows: np.ndarray, scores: np.ndarray, info: dict[str, Any]
 ) -> Ranking:
     """A ranking of index rows (chunks); hits are made only when read."""
-    row_list = rows.tolist()
-    chunk_ids = state.chunk_ids
-    ids = [chunk_ids[r] for r in row_list]
-    doc_ids = state.row_doc_ids
+    documents = state.documents
+    # only these rows' fields: no per-state list of every row (a large index just
+    # written to would build them on its first search)
+    doc_of = state.doc_rows[rows].tolist()
+    starts, ends = state.chunk_start[rows].tolist(), state.chunk_end[rows].tolist()
+    numbers = state.chunk_n[rows].tolist()
+    ids = [f"{documents[d].id}#{n}" for d, n in zip(doc_of, numbers, strict=True)]
     values = scores.astype(np.float64)
     score_list = values.tolist()
-    documents = state.documents
-    doc_of, starts, ends = state.row_spans
 
     def make(i: int, rank: int) -> Hit:
-        row = row_list[i]
-        doc = documents[doc_of[row]]
-        start, end = starts[row], ends[row]
+        doc = documents[doc_of[i]]
+        start, end = starts[i], ends[i]
         score = score_list[i]
         return Hit(
             ids[i],
@@ -74,7 +72,7 @@ def rows_ranking(
             {name: rank},
         )
 
-    return Ranking.lazy(ids, [doc_ids[r] for r in row_list], values, make, info)
+    return Ranking.lazy(ids, [documents[d].id for d in doc_of], values, make, info)
 
 
 class IndexBM25(RetrieverBase):
@@ -86,7 +84,7 @@ class IndexBM25(RetrieverBase):
     def __init__(
         self,
         state: IndexState,
-        bm25: BM25Retriever,
+        bm25: MultiBM25,
         phrase: PhraseMatcher,
         analyzer: Any,
         masks: QueryMasks,
@@ -107,7 +105,7 @@ class IndexBM25(RetrieverBase):
         mask = self.masks.mask(query)
         tokens = self.analyzer.analyze(query.text)
         depth = max(k, PHRASE_POOL) if self.phrase.phrases(query.text) else k
-        rows, scores = self.bm25.search(tokens, depth, mask, self.state.id_order)
+        rows, scores = self.bm25.search(tokens, depth, mask, self.state.tie_order)
         complete = len(rows) < depth and len(rows) <= k  # more than k fetched: more exist
         rows, scores = self.phrase.adjust(query.text, rows, scores, self._text, self._may_hold)
         info = {"timings": {"bm25": time.perf_counter() - start}, "complete": complete}
@@ -136,7 +134,7 @@ class IndexDense(RetrieverBase):
     def __init__(
         self,
         state: IndexState,
-        dense: DenseRetriever,
+        dense: MultiDense,
         embedder: Any,
         masks: QueryMasks,
         name: str = "dense",
@@ -165,7 +163,7 @@ class IndexDense(RetrieverBase):
         for query, vector in zip(queries, vectors, strict=True):
             start = time.perf_counter()
             mask = self.masks.mask(query)
-            rows, scores = self.dense.search(vector, k, mask, tie_key=self.state.id_order)
+            rows, scores = self.dense.search(vector, k, mask, tie_key=self.state.tie_order)
             seconds = time.perf_counter() - start
             info = {
                 "timings": {self._embed_stage: embed, self.name: seconds},
@@ -182,7 +180,7 @@ class IndexSparse(RetrieverBase):
     name = "bm42"
 
     def __init__(
-        self, state: IndexState, sparse: SparseIndex, encoder: Any, masks: QueryMasks, name: str
+        self, state: IndexState, sparse: MultiSparse, encoder: Any, masks: QueryMasks, name: str
     ) -> None:
         self.state, self.sparse, self.encoder, self.masks = state, sparse, encoder, masks
         self.name = name
@@ -194,6 +192,6 @@ class IndexSparse(RetrieverBase):
         start = time.perf_counter()
         mask = self.masks.mask(query)
         terms = self.encoder.query_terms(query.text)
-        rows, scores = self.sparse.search(terms, k, mask, self.state.id_order)
+        rows, scores = self.sparse.search(terms, k, mask, self.state.tie_order)
         info = {"timings": {self.name: time.perf_counter() - start}, "complete": len(rows) < k}
         return rows_ranking(self.state, self.name, rows, scores, info)

@@ -82,6 +82,33 @@ class SparseIndex:
         np.cumsum(counts, out=indptr[1:])
         return cls(vocab, indptr, rows[order].astype(np.int32), weights[order], n, power)
 
+    @classmethod
+    def merge(cls, parts: Sequence[tuple[SparseIndex, np.ndarray]], power: float) -> SparseIndex:
+        """One index of the ``(index, rows kept)`` parts, the kept rows renumbered in order."""
+        vocab = sorted({t for index, _ in parts for t in index.vocab})
+        term_of = {t: i for i, t in enumerate(vocab)}
+        terms, rows, weights = [], [], []
+        base = 0
+        for index, kept in parts:
+            kept = np.asarray(kept, dtype=np.int64)
+            new_row = np.full(index.n_rows, -1, dtype=np.int64)
+            new_row[kept] = base + np.arange(len(kept))
+            mapping = np.fromiter(
+                (term_of[t] for t in index.vocab), dtype=np.int64, count=len(index.vocab)
+            )
+            term = np.repeat(mapping, np.diff(index.indptr))
+            row = new_row[np.asarray(index.rows, dtype=np.int64)]
+            keep = row >= 0
+            terms.append(term[keep])
+            rows.append(row[keep])
+            weights.append(np.asarray(index.weights)[keep])
+            base += len(kept)
+        if not parts:
+            return cls.build([], power)
+        return cls._from_triples(
+            vocab, np.concatenate(terms), np.concatenate(rows), np.concatenate(weights), base, power
+        )
+
     def vectors(self, rows: Sequence[int]) -> list[dict[str, float]]:
         """The stored ``{term: weight}`` of each of ``rows`` (to carry kept chunks over;
         ``power`` not applied)."""

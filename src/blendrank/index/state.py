@@ -4,7 +4,7 @@ read from and written to a generation folder. Pure data plus file I/O; no models
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,13 +40,23 @@ class IndexState:
     chunk_start: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     chunk_end: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
+    #: id -> document position; built on first use unless the maker supplies one
+    #: (a segment view maps ids through its segments' own tables instead)
+    positions: Mapping[str, int] | None = None
+
     def __post_init__(self) -> None:
-        self.position = {doc.id: i for i, doc in enumerate(self.documents)}
         self._chunk_ids: list[str] | None = None
         self._row_doc_ids: list[str] | None = None
         self._id_order: np.ndarray | None = None
         self._row_spans: tuple[list[int], list[int], list[int]] | None = None
         self._row_of: dict[str, int] | None = None
+
+    @property
+    def position(self) -> Mapping[str, int]:
+        if self.positions is None:
+            ids = [doc.id for doc in self.documents]
+            self.positions = dict(zip(ids, range(len(ids)), strict=True))
+        return self.positions
 
     @property
     def n_rows(self) -> int:
@@ -83,6 +93,16 @@ class IndexState:
             ranks[order] = np.arange(len(ids), dtype=np.int64)
             self._id_order = ranks
         return self._id_order
+
+    def chunk_id(self, row: int) -> str:
+        return f"{self.documents[int(self.doc_rows[row])].id}#{int(self.chunk_n[row])}"
+
+    @property
+    def tie_order(self) -> IdRanks:
+        """Ties between equal scores in chunk-id order, worked out only for the rows that
+        tie (unlike :attr:`id_order`, nothing is sorted up front: a write to a large index
+        does not make its next search sort every chunk id)."""
+        return IdRanks(self)
 
     @property
     def row_doc_ids(self) -> list[str]:
@@ -203,3 +223,23 @@ class IndexState:
         except (OSError, ValueError, KeyError) as exc:
             raise IndexFormatError(f"cannot read index generation {folder}: {exc}") from exc
         return cls(documents, **parts)
+
+
+class IdRanks:
+    """``ranks[rows]``: numbers that order ``rows`` as their chunk ids sort (comparable
+    within one lookup, which is how top-k selection uses a tie key)."""
+
+    def __init__(self, state: IndexState) -> None:
+        self.state = state
+
+    def __len__(self) -> int:
+        return self.state.n_rows
+
+    def __getitem__(self, rows: np.ndarray) -> np.ndarray:
+        rows = np.asarray(rows, dtype=np.int64)
+        if rows.ndim == 0:
+            return np.zeros((), dtype=np.int64)
+        ids = [self.state.chunk_id(r) for r in rows.tolist()]
+        if not ids:
+            return np.zeros(0, dtype=np.int64)
+        return np.unique(np.array(ids), return_inverse=True)[1].astype(np.int64).reshape(-1)

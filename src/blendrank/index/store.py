@@ -4,7 +4,10 @@ An index is a directory::
 
     <dir>/blendrank.json      the manifest: format version, settings, current generation
     <dir>/LOCK                held (flock) by the one writer
-    <dir>/gen-000007/         every file of generation 7 (chunks, documents, vectors, bm25/)
+    <dir>/gen-000007/         every file of generation 7: its segments (segments/seg-NNNNNN/
+                              with chunks, documents, vectors, bm25/) and tombstones/,
+                              most of them hard links to the files of generation 6
+                              (``index/segment_files.py``)
 
 A commit writes the next generation into a temporary folder, fsyncs it, renames it to
 ``gen-NNNNNN`` and only then replaces ``blendrank.json`` (write to a temp file, fsync,
@@ -49,7 +52,9 @@ from blendrank.errors import (
 )
 
 FORMAT_NAME = "blendrank-index"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: versions this blendrank opens; older ones are upgraded in place on open
+READABLE_VERSIONS = (1, 2)
 MANIFEST = "blendrank.json"
 LOCK = "LOCK"
 GEN_PREFIX = "gen-"
@@ -57,9 +62,10 @@ GEN_PREFIX = "gen-"
 LEASE = "LEASE"
 
 
-def _crash_point(name: str) -> None:
-    """Crash-safety tests set BLENDRANK_CRASH_AT to die (like kill -9) at a commit step."""
-    if os.environ.get("BLENDRANK_CRASH_AT") == name:
+def _crash_point(name: str, kind: str = "write") -> None:
+    """Crash-safety tests set BLENDRANK_CRASH_AT to die (like kill -9) at a commit step:
+    ``before-manifest`` at the first commit, ``merge:before-manifest`` at the first merge."""
+    if os.environ.get("BLENDRANK_CRASH_AT") in (name, f"{kind}:{name}"):
         os._exit(137)
 
 
@@ -98,15 +104,23 @@ def write_json_atomic(path: Path, payload: Any) -> None:
     fsync_path(path.parent)
 
 
-def file_digests(folder: Path) -> dict[str, dict[str, Any]]:
-    """``{relative path: {"bytes": size, "blake2b": hex digest}}`` of every file in ``folder``."""
-    return {
-        path.relative_to(folder).as_posix(): {
-            "bytes": path.stat().st_size,
-            "blake2b": file_digest(path),
-        }
-        for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.name != LEASE)
-    }
+def file_digests(
+    folder: Path, known: dict[str, dict[str, Any]] | None = None
+) -> dict[str, dict[str, Any]]:
+    """``{relative path: {"bytes": size, "blake2b": hex digest}}`` of every file in ``folder``;
+    ``known`` entries (files hard-linked from a committed generation) are taken as they
+    are when the size matches, so a commit reads only the files it wrote."""
+    known = known or {}
+    out = {}
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.name != LEASE):
+        name = path.relative_to(folder).as_posix()
+        size = path.stat().st_size
+        entry = known.get(name)
+        if entry is not None and int(entry.get("bytes", -1)) == size:
+            out[name] = dict(entry)
+        else:
+            out[name] = {"bytes": size, "blake2b": file_digest(path)}
+    return out
 
 
 def damaged_files(folder: Path, files: dict[str, dict[str, Any]], *, digests: bool) -> list[str]:
@@ -163,7 +177,7 @@ def read_manifest(root: Path) -> dict[str, Any]:
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_NAME:
         raise IndexFormatError(f"{path} is not a blendrank index manifest")
     version = manifest.get("format_version")
-    if version != FORMAT_VERSION:
+    if version not in READABLE_VERSIONS:
         raise IndexFormatError(
             f"index {root} has format version {version}; this blendrank reads version "
             f"{FORMAT_VERSION}. Rebuild the index with this version "
@@ -354,20 +368,27 @@ class IndexStore:
             shutil.rmtree(tmp, ignore_errors=True)  # gone already once committed
             raise
 
-    def commit(self, tmp_dir: Path, manifest: dict[str, Any]) -> None:
+    def commit(
+        self,
+        tmp_dir: Path,
+        manifest: dict[str, Any],
+        known: dict[str, dict[str, Any]] | None = None,
+        kind: str = "write",
+    ) -> None:
         """Make ``tmp_dir`` the generation named in ``manifest`` (caller holds the lock);
-        records each file's size and digest in ``manifest["files"]``."""
-        manifest["files"] = file_digests(tmp_dir)
+        records each file's size and digest in ``manifest["files"]`` (``known``: those of
+        files linked from the committed generation)."""
+        manifest["files"] = file_digests(tmp_dir, known)
         fsync_tree(tmp_dir)
-        _crash_point("before-rename")
+        _crash_point("before-rename", kind)
         final = self.generation_dir(int(manifest["generation"]))
         if final.exists():  # left by a writer that died after the rename, before the manifest
             shutil.rmtree(final)
         os.rename(tmp_dir, final)
         fsync_path(self.root)
-        _crash_point("before-manifest")
+        _crash_point("before-manifest", kind)
         write_json_atomic(self.manifest_path, manifest)
-        _crash_point("after-manifest")
+        _crash_point("after-manifest", kind)
         try:
             self.collect_garbage(int(manifest["generation"]))
         except OSError as exc:  # committed already: a failed clean-up is retried next time

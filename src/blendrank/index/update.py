@@ -1,7 +1,8 @@
-"""Plan the next generation from the current one plus upserts and deletes.
+"""Plan a write: the new segment it adds and the documents it marks dead.
 
 Chunks of documents whose text and title did not change keep their rows' vectors
-(no re-embedding); only new or changed documents are chunked and embedded.
+(no re-embedding); only new or changed documents are chunked and embedded. A document
+sent again unchanged (text, title and metadata) is not written at all.
 """
 
 from __future__ import annotations
@@ -17,47 +18,59 @@ from blendrank.types import Document
 
 @dataclass
 class UpdatePlan:
+    """A write as one new segment: ``state`` holds the new and changed documents; rows of
+    documents whose text and title did not change (a metadata update) reuse their
+    vectors. ``dead``: positions in the current combined state to tombstone."""
+
     state: IndexState
-    kept_old_rows: np.ndarray  # rows of the old state whose vectors are reused ...
-    kept_new_rows: np.ndarray  # ... at these rows of the new state
-    fresh_rows: np.ndarray  # rows of the new state that need embedding
+    kept_old_rows: np.ndarray  # combined rows of the current state whose vectors are reused
+    kept_new_rows: np.ndarray  # ... at these rows of the new segment
+    fresh_rows: np.ndarray  # rows of the new segment that need embedding
+    dead: list[int]
     counts: dict[str, int]
+
+    @property
+    def changes(self) -> bool:
+        return bool(self.state.documents or self.dead)
 
 
 def plan_update(
     old: IndexState, upserts: Sequence[Document], deletes: Sequence[str], chunker
 ) -> UpdatePlan:
-    incoming = {doc.id: doc for doc in upserts}
-    deleted = set(deletes)
     counts = {"added": 0, "updated": 0, "unchanged": 0, "deleted": 0, "chunks": 0}
+    dead: list[int] = []
+    for doc_id in dict.fromkeys(deletes):
+        pos = old.position.get(doc_id)
+        if pos is not None:
+            counts["deleted"] += 1
+            dead.append(pos)
 
     # Old rows are grouped by document, documents in order: a doc's rows are one range.
-    row_starts = np.searchsorted(old.doc_rows, np.arange(len(old.documents)), side="left")
-    row_ends = np.searchsorted(old.doc_rows, np.arange(len(old.documents)), side="right")
+    def row_range(pos: int) -> tuple[int, int]:
+        lo = int(np.searchsorted(old.doc_rows, pos, side="left"))
+        return lo, int(np.searchsorted(old.doc_rows, pos, side="right"))
 
     new_docs: list[Document] = []
     reuse: list[tuple[int, int] | None] = []  # per new doc: old row range, or None = re-chunk
-    for pos, doc in enumerate(old.documents):
-        if doc.id in deleted:
-            counts["deleted"] += 1
-            continue
-        replacement = incoming.pop(doc.id, None)
-        if replacement is None:
-            new_docs.append(doc)
-            reuse.append((int(row_starts[pos]), int(row_ends[pos])))
-        elif replacement.text == doc.text and replacement.title == doc.title:
-            counts["unchanged" if replacement.metadata == doc.metadata else "updated"] += 1
-            new_docs.append(replacement)  # metadata may differ; chunks and vectors stay valid
-            reuse.append((int(row_starts[pos]), int(row_ends[pos])))
-        else:
-            counts["updated"] += 1
-            new_docs.append(replacement)
-            reuse.append(None)
+    deleted = set(dead)
     for doc in upserts:
-        if doc.id in incoming:  # not consumed above: a brand-new document
+        pos = old.position.get(doc.id)
+        if pos is None or pos in deleted:
             counts["added"] += 1
             new_docs.append(doc)
             reuse.append(None)
+            continue
+        current = old.documents[pos]
+        if current.text == doc.text and current.title == doc.title:
+            if current.metadata == doc.metadata:
+                counts["unchanged"] += 1
+                continue
+            reuse.append(row_range(pos))  # vectors stay valid
+        else:
+            reuse.append(None)
+        counts["updated"] += 1
+        new_docs.append(doc)
+        dead.append(pos)
 
     to_chunk = [doc for doc, r in zip(new_docs, reuse, strict=True) if r is None]
     chunk_lists = iter(chunker.chunk_many(to_chunk)) if to_chunk else iter(())
@@ -98,6 +111,7 @@ def plan_update(
         _concat(kept_old, np.int64),
         _concat(kept_new, np.int64),
         _concat(fresh, np.int64),
+        sorted(set(dead)),
         counts,
     )
 
