@@ -81,9 +81,9 @@ new = docs(texts["new"], "n")
 embed_t = time.perf_counter(); HashedVectors().embed_documents([d.text for d in new])
 out["stand_in_embedding_s"] = time.perf_counter() - embed_t
 t = time.perf_counter(); index.add(new); out["add_100_s"] = time.perf_counter() - t
-t = time.perf_counter(); index.delete([f"b{i}" for i in range(0, 100_000, 1000)])
+t = time.perf_counter(); index.delete([f"b{i}" for i in range(0, len(texts["base"]), max(1, len(texts["base"]) // 100))][:100])
 out["delete_100_s"] = time.perf_counter() - t
-q = texts["base"][12345].split()[:3]
+q = texts["base"][12345 % len(texts["base"])].split()[:3]
 t = time.perf_counter()
 for _ in range(20):
     hits = index.search(" ".join(q), top_k=10, mode="hybrid")
@@ -91,11 +91,29 @@ out["hybrid_search_ms"] = (time.perf_counter() - t) / 20 * 1000
 out["chunks"] = index.info()["chunks"]
 out["segments"] = index.info().get("segments")
 out["bytes_on_disk"] = index.info()["bytes_on_disk"]
-import blendrank
+import blendrank, resource
 out["blendrank"] = blendrank.__file__
+out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
 print(json.dumps(out))
 '''
 WORKER = WORKER_TEMPLATE.replace("%(dim)d", str(DIM))
+
+
+# a fresh process opens the index the worker left: what opening costs, in time and RSS
+OPENER = r"""
+import json, sys, time
+def rss_mb():
+    return int(open("/proc/self/statm").read().split()[1]) * 4096 / 2**20
+from blendrank import Index
+before = rss_mb()
+t = time.perf_counter(); index = Index.open(sys.argv[1]); out = {"open_s": time.perf_counter() - t}
+out["open_rss_mb"] = rss_mb() - before
+t = time.perf_counter(); index.search("w1 w2", top_k=10, mode="bm25")
+out["first_bm25_search_s"] = time.perf_counter() - t
+out["rss_after_search_mb"] = rss_mb() - before
+print(json.dumps(out))
+"""
 
 
 def run_worker(src: Path, texts_file: Path, batches: int) -> dict:
@@ -111,7 +129,19 @@ def run_worker(src: Path, texts_file: Path, batches: int) -> dict:
         )
         if done.returncode != 0:
             raise SystemExit(f"worker failed:\n{done.stderr[-3000:]}")
-        return json.loads(done.stdout.strip().splitlines()[-1])
+        out = json.loads(done.stdout.strip().splitlines()[-1])
+        opener = Path(tmp) / "opener.py"
+        opener.write_text(OPENER, encoding="utf-8")
+        opened = subprocess.run(
+            [sys.executable, str(opener), str(Path(tmp) / "idx")],
+            env={"PYTHONPATH": str(src), "PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "2"},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if opened.returncode == 0:
+            out.update(json.loads(opened.stdout.strip().splitlines()[-1]))
+        return out
 
 
 def _fmt(value: float | None) -> str:
@@ -185,6 +215,19 @@ def main() -> None:
             f"| optimize (merge all into one) | {mine.get('optimize_s', 0):.2f} | - | - |",
             row("stand-in embedding of the 100 (excluded above)", "stand_in_embedding_s"),
             row("hybrid search after the writes, ms per query", "hybrid_search_ms"),
+            "",
+            f"Opening the index in a fresh process: {_fmt(mine.get('open_s'))} s, RSS "
+            f"+{_fmt(mine.get('open_rss_mb'))} MB (vectors and postings are memory-mapped; "
+            "the documents and the BM25 vocabulary are read), "
+            f"+{_fmt(mine.get('rss_after_search_mb'))} MB after its first BM25 search ("
+            f"{_fmt(mine.get('first_bm25_search_s'))} s)"
+            + (
+                f"; before segments {_fmt(before.get('open_s'))} s and "
+                f"+{_fmt(before.get('open_rss_mb'))} MB. "
+                if before
+                else ". "
+            )
+            + f"Peak RSS of the writing process {_fmt(mine.get('peak_rss_mb'))} MB.",
             "",
             f"Segments after the writes: {mine['segments']}; on disk "
             f"{mine['bytes_on_disk'] / 2**30:.2f} GiB"

@@ -271,3 +271,53 @@ def test_cli_optimize_merges_and_reports(tmp_path: Path, capsys) -> None:
     assert result["deleted_documents_dropped"] == 1
     reopened = Index.open(tmp_path / "idx")
     assert reopened.info()["segments"] == 1 and len(reopened) == 9
+
+
+def test_a_retriever_added_by_another_writer_is_kept_up_to_date(tmp_path: Path) -> None:
+    # found in review: a writer that opened the index before another one added a
+    # retriever wrote segments without it under a manifest that listed it
+    path = tmp_path / "idx"
+    Index.create(path, embedder=None).add(_corpus(5))
+    first, second = Index.open(path), Index.open(path)
+    second.add_retriever("bm42")
+    first.add([Document("late", "cats written by the first writer")])
+    reopened = Index.open(path)
+    assert reopened.verify() == [] and len(reopened) == 6
+    assert reopened.search("cats written", top_k=1, retrievers=["bm42"])[0].doc_id == "late"
+    second.drop_retriever("bm42")
+    first.add([Document("later", "after the drop")])
+    assert first.refresh() is False and "bm42" not in first.info()["retrievers"]
+    assert Index.open(path).verify() == []
+
+
+def test_phrase_ties_follow_chunk_ids_whatever_the_write_history(tmp_path: Path) -> None:
+    docs = [Document("a", "dogs zebra"), Document("b", "dogs zebra"), Document("c", "cats dogs")]
+    index = Index.create(tmp_path / "idx", embedder=None)
+    index.add(docs)
+    fresh = Index.create(tmp_path / "fresh", embedder=None)
+    fresh.add(docs)
+    index.add([Document("a", "dogs zebra", metadata={"moved": True})])  # a moves to the end
+    ids = [h.doc_id for h in index.search("cats dogs", top_k=2, mode="bm25")]
+    assert ids == [h.doc_id for h in fresh.search("cats dogs", top_k=2, mode="bm25")]
+    assert ids == ["c", "a"]
+
+
+def test_a_failed_automatic_merge_does_not_fail_the_committed_write(tmp_path, monkeypatch):
+    import errno
+
+    from blendrank.index import embedded
+
+    index = Index.create(tmp_path / "idx", embedder=None)
+    for i in range(embedded.MAX_SEGMENTS):
+        index.add([Document(f"d{i}", f"document {i}")])
+
+    def full_disk(*_args, **_kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(embedded, "merge_segments", full_disk)  # a fault made on purpose
+    with pytest.warns(UserWarning, match="the write was committed, but merging"):
+        index.add([Document("last", "one more")])
+    assert Index.open(index.path).get("last") is not None
+    monkeypatch.undo()
+    index.add([Document("next", "the next write merges")])
+    assert index.info()["segments"] <= embedded.MAX_SEGMENTS

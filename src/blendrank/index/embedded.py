@@ -255,6 +255,8 @@ class Index:
     def _load_generation(self, manifest: Mapping[str, Any]) -> None:
         generation = int(manifest["generation"])
         folder = self._store.generation_dir(generation)
+        # another writer may have added or dropped a retriever since this index loaded
+        self._extras = _extras(manifest["settings"], self.analyzer)
         # pinned before the first read: from here on no commit removes this generation
         # (FileNotFoundError: one already did, and _newest loads the newer manifest)
         lease = self._store.lease(generation)
@@ -515,8 +517,21 @@ class Index:
             self._lease = self._store.lease(int(manifest["generation"]))
             chosen = pick_merge(self._segments, MAX_SEGMENTS)
             if chosen:
-                self._merge(chosen, progress=False)
+                self._merge_after_write(chosen)
         return plan.counts
+
+    def _merge_after_write(self, chosen: Sequence[str]) -> None:
+        """The automatic merge: the write is committed already, so a merge that fails (a
+        full disk) is a warning, not the write's error; the next write retries."""
+        try:
+            self._merge(chosen, progress=False)
+        except OSError as exc:
+            warnings.warn(
+                f"index {self._store.root.name}: the write was committed, but merging "
+                f"{len(chosen)} segments failed ({type(exc).__name__}: {exc}); searches "
+                "are unaffected and the next write tries again",
+                stacklevel=4,
+            )
 
     def _chunker(self) -> Any:
         """The index's chunker (its tokenizer loaded once)."""

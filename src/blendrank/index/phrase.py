@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -65,13 +66,15 @@ class PhraseMatcher:
         scores: np.ndarray,
         text_of: Callable[[int], str],
         may_hold: Callable[[str, np.ndarray], np.ndarray | None] | None = None,
+        tie_key: Any = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Re-score BM25 candidates (rows, scores best first) for phrase matches.
 
         ``text_of(row)`` is the text a row was indexed under; ``may_hold(phrase, rows)``,
         when given, marks the rows that can hold the phrase at all (every one of its terms
         is in the row: a cheap look-up in the BM25 postings), or None when it cannot tell;
-        only those rows are read."""
+        only those rows are read. ``tie_key[rows]`` orders equal scores (chunk ids; row
+        order when None)."""
         phrases = self.phrases(query)
         if len(rows) == 0 or not phrases:
             return rows, scores
@@ -92,6 +95,6 @@ class PhraseMatcher:
         if found.any() and not (found == found[0]).all():
             # each phrase found lifts a row by the best candidate score: more phrases, higher
             scores = scores + found * float(scores.max())
-            order = np.lexsort((rows, -scores))
+            order = np.lexsort((rows if tie_key is None else tie_key[rows], -scores))
             rows, scores = rows[order], scores[order]
         return rows, scores

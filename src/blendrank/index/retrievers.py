@@ -107,7 +107,9 @@ class IndexBM25(RetrieverBase):
         depth = max(k, PHRASE_POOL) if self.phrase.phrases(query.text) else k
         rows, scores = self.bm25.search(tokens, depth, mask, self.state.tie_order)
         complete = len(rows) < depth and len(rows) <= k  # more than k fetched: more exist
-        rows, scores = self.phrase.adjust(query.text, rows, scores, self._text, self._may_hold)
+        rows, scores = self.phrase.adjust(
+            query.text, rows, scores, self._text, self._may_hold, self.state.tie_order
+        )
         info = {"timings": {"bm25": time.perf_counter() - start}, "complete": complete}
         return rows_ranking(self.state, self.name, rows[:k], scores[:k], info)
 

@@ -123,10 +123,7 @@ def link_tree(
             continue
         destination = target / prefix / relative
         destination.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            os.link(path, destination)
-        except OSError:
-            shutil.copy2(path, destination)
+        _link_or_copy(path, destination)
         linked.append((prefix / relative).as_posix())
     return linked
 
@@ -148,6 +145,14 @@ def link_segments(
         if source.exists():
             destination = tombstone_file(tmp, name)
             destination.parent.mkdir(parents=True, exist_ok=True)
-            os.link(source, destination)
+            _link_or_copy(source, destination)
             linked.append(destination.relative_to(tmp).as_posix())
     return linked
+
+
+def _link_or_copy(source: Path, destination: Path) -> None:
+    """A hard link (the file is never modified), or a copy where links fail."""
+    try:
+        os.link(source, destination)
+    except OSError:
+        shutil.copy2(source, destination)
