@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from blendrank.errors import IndexFormatError
+from blendrank.index.postings import renumbered
 
 PARAMS_FILE = "blendrank_bm25.json"
 VOCAB_FILE = "vocab.json"
@@ -140,18 +141,16 @@ class TermPostings:
         base = 0
         for postings, kept in parts:
             kept = np.asarray(kept, dtype=np.int64)
-            new_row = np.full(postings.n_rows, -1, dtype=np.int64)
-            new_row[kept] = base + np.arange(len(kept))
             mapping = np.fromiter(
                 (term_of.setdefault(t, len(term_of)) for t in postings.vocab),
                 dtype=np.int64,
                 count=len(postings.vocab),
             )
-            term = np.repeat(mapping, np.diff(postings.indptr))
-            row = new_row[np.asarray(postings.rows, dtype=np.int64)]
-            keep = row >= 0
-            terms.append(term[keep])
-            rows.append(row[keep])
+            term, row, keep = renumbered(
+                mapping, postings.indptr, postings.rows, postings.n_rows, kept, base
+            )
+            terms.append(term)
+            rows.append(row)
             counts.append(np.asarray(postings.tf)[keep].astype(np.int64))
             lengths.append(np.asarray(postings.lengths)[kept])
             base += len(kept)

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from blendrank.errors import IndexFormatError
+from blendrank.index.postings import renumbered
 from blendrank.index.topk import top_k_indices
 
 POSTINGS_FILE = "postings.npz"
@@ -91,16 +92,14 @@ class SparseIndex:
         base = 0
         for index, kept in parts:
             kept = np.asarray(kept, dtype=np.int64)
-            new_row = np.full(index.n_rows, -1, dtype=np.int64)
-            new_row[kept] = base + np.arange(len(kept))
             mapping = np.fromiter(
                 (term_of[t] for t in index.vocab), dtype=np.int64, count=len(index.vocab)
             )
-            term = np.repeat(mapping, np.diff(index.indptr))
-            row = new_row[np.asarray(index.rows, dtype=np.int64)]
-            keep = row >= 0
-            terms.append(term[keep])
-            rows.append(row[keep])
+            term, row, keep = renumbered(
+                mapping, index.indptr, index.rows, index.n_rows, kept, base
+            )
+            terms.append(term)
+            rows.append(row)
             weights.append(np.asarray(index.weights)[keep])
             base += len(kept)
         if not parts:
