@@ -280,6 +280,7 @@ def _overall_bar(args: argparse.Namespace) -> Any:
         desc="indexing",
         file=sys.stderr,
         dynamic_ncols=True,
+        disable=None,  # on a terminal only: piped stderr keeps errors on one line
     )
 
 

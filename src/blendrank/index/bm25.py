@@ -41,6 +41,8 @@ from blendrank.index.postings import renumbered
 PARAMS_FILE = "blendrank_bm25.json"
 VOCAB_FILE = "vocab.json"
 ARRAYS = ("indptr", "rows", "codes", "pair_tf", "pair_len", "lengths")
+#: arrays larger than this are memory-mapped when a segment is opened
+MMAP_BYTES = 16 * 2**20
 #: the format of the files in ``bm25/`` (2: term frequencies; 1 was bm25s' scores)
 POSTINGS_VERSION = 2
 
@@ -189,11 +191,17 @@ class TermPostings:
 
     @classmethod
     def load(cls, folder: Path) -> TermPostings:
-        """Memory-mapped: opening reads the vocabulary, not the postings."""
+        """Arrays over ``MMAP_BYTES`` are memory-mapped (opening a large index reads the
+        vocabulary, not the postings); small ones are read, holding no file open."""
         params = json.loads((folder / PARAMS_FILE).read_text(encoding="utf-8"))
         if params.get("version") != POSTINGS_VERSION:
             raise IndexFormatError(f"{folder}: BM25 postings of another format")
-        arrays = {name: np.load(folder / f"{name}.npy", mmap_mode="r") for name in ARRAYS}
+        arrays = {}
+        for name in ARRAYS:
+            path = folder / f"{name}.npy"
+            arrays[name] = np.load(
+                path, mmap_mode="r" if path.stat().st_size > MMAP_BYTES else None
+            )
         vocab = json.loads((folder / VOCAB_FILE).read_text("utf-8"))
         indptr, rows, codes = arrays["indptr"], arrays["rows"], arrays["codes"]
         if len(indptr) != len(vocab) + 1 or len(rows) != len(codes) or int(indptr[-1]) != len(rows):
