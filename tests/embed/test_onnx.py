@@ -21,12 +21,16 @@ SENTENCES = [
 def test_golden_cosines(minilm):
     # Pinned with this int8 model; fp32 sentence-transformers gives 0.7553, -0.1050,
     # 0.7997 and 0.0824 for the same pairs (int8 stays within 0.006 of those).
+    # Where OpenVINO is installed and the CPU has BF16, the default runtime is bf16, which
+    # rounds activations to 8-bit mantissas: 1.2e-3 off on an AMD EPYC (avx512_bf16),
+    # closer on a Xeon with AMX; its ranking quality is checked in bench/embed_speed.py.
+    tol = 3e-3 if minilm.runtime.endswith("bf16") else 1e-3
     docs = minilm.embed_documents(SENTENCES)
     query = minilm.embed_queries(["vitamin D and bone fractures"])[0]
-    assert docs[0] @ docs[1] == pytest.approx(0.7535, abs=1e-3)  # paraphrase
-    assert docs[0] @ docs[2] == pytest.approx(-0.1055, abs=1e-3)  # unrelated
-    assert docs[3] @ query == pytest.approx(0.7938, abs=1e-3)  # relevant
-    assert docs[4] @ query == pytest.approx(0.0862, abs=1e-3)  # unrelated
+    assert docs[0] @ docs[1] == pytest.approx(0.7535, abs=tol)  # paraphrase
+    assert docs[0] @ docs[2] == pytest.approx(-0.1055, abs=tol)  # unrelated
+    assert docs[3] @ query == pytest.approx(0.7938, abs=tol)  # relevant
+    assert docs[4] @ query == pytest.approx(0.0862, abs=tol)  # unrelated
 
 
 def test_shape_dtype_and_unit_norm(minilm):
