@@ -524,7 +524,7 @@ class Index:
         """The automatic merge: the write is committed already, so a merge that fails (a
         full disk) is a warning, not the write's error; the next write retries."""
         try:
-            self._merge(chosen, progress=False)
+            self._merge(chosen)
         except OSError as exc:
             warnings.warn(
                 f"index {self._store.root.name}: the write was committed, but merging "
@@ -634,10 +634,10 @@ class Index:
             self._catch_up()
             before = len(self._segments)
             if before > 1 or any(seg.dead.any() for seg in self._segments):
-                self._merge([seg.name for seg in self._segments], progress=progress)
+                self._merge([seg.name for seg in self._segments])
         return {"segments_before": before, "segments": len(self._segments)}
 
-    def _merge(self, names: Sequence[str], *, progress: bool) -> None:
+    def _merge(self, names: Sequence[str]) -> None:
         """Replace segments ``names`` by one with their live documents, in one commit
         (caller holds the lock). The merged segment takes the place of the first."""
         chosen = [seg for seg in self._segments if seg.name in set(names)]

@@ -46,8 +46,6 @@ class IndexState:
 
     def __post_init__(self) -> None:
         self._chunk_ids: list[str] | None = None
-        self._row_doc_ids: list[str] | None = None
-        self._id_order: np.ndarray | None = None
         self._row_spans: tuple[list[int], list[int], list[int]] | None = None
         self._row_of: dict[str, int] | None = None
 
@@ -82,35 +80,15 @@ class IndexState:
             )
         return self._row_spans
 
-    @property
-    def id_order(self) -> np.ndarray:
-        """Each row's place among the chunk ids sorted (ties between equal scores are
-        broken by id, also when a top-k cut falls inside them)."""
-        if self._id_order is None:
-            ids = self.chunk_ids
-            order = sorted(range(len(ids)), key=ids.__getitem__)
-            ranks = np.empty(len(ids), dtype=np.int64)
-            ranks[order] = np.arange(len(ids), dtype=np.int64)
-            self._id_order = ranks
-        return self._id_order
-
     def chunk_id(self, row: int) -> str:
         return f"{self.documents[int(self.doc_rows[row])].id}#{int(self.chunk_n[row])}"
 
     @property
     def tie_order(self) -> IdRanks:
         """Ties between equal scores in chunk-id order, worked out only for the rows that
-        tie (unlike :attr:`id_order`, nothing is sorted up front: a write to a large index
+        tie (nothing is sorted up front: a write to a large index
         does not make its next search sort every chunk id)."""
         return IdRanks(self)
-
-    @property
-    def row_doc_ids(self) -> list[str]:
-        """The document id of every row."""
-        if self._row_doc_ids is None:
-            docs = self.documents
-            self._row_doc_ids = [docs[d].id for d in self.doc_rows.tolist()]
-        return self._row_doc_ids
 
     def row_of(self, chunk_id: str) -> int | None:
         if self._row_of is None:
