@@ -45,7 +45,7 @@ FILTERS = st.recursive(
 )
 
 
-@settings(max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(FILTERS, st.lists(METADATA, min_size=1, max_size=5))
 def test_the_payload_matches_exactly_what_record_matches_does(spec, records):
     try:

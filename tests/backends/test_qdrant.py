@@ -116,6 +116,7 @@ def scifact_pair(shared_data, tmp_path_factory):
     edge.close()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "how",
     [

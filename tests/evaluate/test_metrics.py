@@ -96,6 +96,7 @@ def test_empty_run_is_an_error(toy):
         evaluate_ranking(qrels, {"q1": []}, ["ndcg@10"])
 
 
+@pytest.mark.slow
 def test_trec_dl20_bm25_reproduces_0_4796(shared_data):
     root = shared_data / "trec-dl20"
     with pytest.warns(UserWarning, match="8522 judged document"):

@@ -222,6 +222,7 @@ def test_filter_and_boost_modes(tmp_path) -> None:
         index.search(question, self_query="maybe")
 
 
+@pytest.mark.slow
 def test_llm_extractor_on_a_real_server_never_yields_an_invalid_filter(llama_server) -> None:
     extractor = LLMExtractor(SCHEMA, llama_server, "gemma", today=TODAY, timeout=60)
     for question in ("enterprise install errors since 2025", "クラウドのAPI 2024年の"):
