@@ -313,3 +313,51 @@ def test_rows_holding_matches_the_analysed_row_texts(kb_index) -> None:
         tokens = retriever.analyzer.analyze(" ".join(tokens))
         want = np.array([set(tokens) <= row for row in texts])
         np.testing.assert_array_equal(retriever.bm25.rows_holding(tokens, rows), want)
+
+
+def test_configure_ann_changes_the_search_expansion_in_one_commit(tmp_path: Path, sample_docs):
+    index = Index.create(tmp_path / "idx", ann={"exact_below": 1, "expansion_search": 16})
+    index.add(sample_docs)
+    other = Index.open(tmp_path / "idx")
+    generation = index.info()["generation"]
+
+    def efs(ix: Index) -> set[int]:
+        return {int(seg.dense.ann.expansion_search) for seg in ix._segments}
+
+    assert efs(index) == {16}
+    before = [h.id for h in index.search("restore a backup", top_k=3, mode="dense")]
+    assert index.configure_ann(expansion_search=64)["expansion_search"] == 64
+    assert index.info()["generation"] == generation + 1
+    assert efs(index) == {64} and index.ann_config.expansion_search == 64
+    assert efs(Index.open(tmp_path / "idx")) == {64}  # stored, with the graphs unchanged
+    assert other.refresh() and efs(other) == {64}  # another process's commit is picked up
+    assert [h.id for h in index.search("restore a backup", top_k=3, mode="dense")] == before
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({}, "needs expansion_search or exact_below"),
+        ({"expansion_search": 0}, "expansion_search must be an integer >= 1, got 0"),
+        ({"expansion_search": True}, "expansion_search must be an integer >= 1"),
+        ({"exact_below": -1}, "exact_below must be an integer >= 0, got -1"),
+        ({"expansion_search": 64.5}, "expansion_search must be an integer"),
+    ],
+)
+def test_configure_ann_refuses_bad_values_and_commits_nothing(tmp_path, kwargs, message):
+    index = Index.create(tmp_path / "idx", embedder=None)
+    index.add([Document("a", "one")])
+    generation = index.info()["generation"]
+    with pytest.raises(InvalidInputError, match=message):
+        index.configure_ann(**kwargs)
+    assert index.info()["generation"] == generation
+
+
+def test_configure_ann_on_an_exact_index_says_there_is_no_graph(tmp_path: Path) -> None:
+    index = Index.create(tmp_path / "idx", embedder=None, ann=False)
+    index.add([Document("a", "one")])
+    generation = index.info()["generation"]
+    with pytest.raises(InvalidInputError, match="no HNSW graph to configure"):
+        index.configure_ann(expansion_search=64)
+    assert index.info()["generation"] == generation
+    assert Index.open(tmp_path / "idx").ann_config is None
