@@ -26,6 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine, save_json, write_section  # noqa: E402
 from rerank_speed import build_model, dl20_pairs, scifact_pairs  # noqa: E402
 
+PAUSE_S = 0.1  # untimed, before each timed call
+
 
 def hits_for(query: str, texts: list[str], folder: Path):
     """An index over exactly these candidates; its hybrid search returns all of them."""
@@ -95,6 +97,11 @@ def main() -> None:
             for label, fn in variants.items():
                 if label.startswith("sentence") and rep >= args.st_reps:
                     continue
+                # a pause between variants: ONNX Runtime's threads spin for a while after
+                # a run and would take the cores from the next variant (measured: the
+                # OpenVINO int8 cascade 70 -> 88 ms p50 right after an ORT one, on 2 cores);
+                # a user runs one cross-encoder, so no variant may pay for another's spin
+                time.sleep(PAUSE_S)
                 t0 = time.perf_counter()
                 fn()
                 times[label].append(time.perf_counter() - t0)
@@ -119,7 +126,9 @@ def main() -> None:
         f"(the default where openvino is installed), NNCF int8 or bf16) scores the top "
         f"{args.top_n}. Reference: sentence-transformers `CrossEncoder.predict` (torch CPU) on "
         f"all 100, same weights. {args.threads} threads; p50 and p95 over {args.reps} "
-        f"interleaved passes ({args.st_reps} for sentence-transformers).",
+        f"interleaved passes ({args.st_reps} for sentence-transformers), with an untimed "
+        f"{PAUSE_S * 1e3:.0f} ms pause before each call so that no variant runs while ONNX "
+        "Runtime's threads still spin from the previous one.",
         "",
         "| candidates | variant | p50 ms | p95 ms | speed-up vs ST (p50) |",
         "|---|---|---:|---:|---:|",

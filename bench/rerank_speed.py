@@ -16,7 +16,8 @@ download). Pairs: 100 BM25 candidates of one TREC DL 2020 query (~88 tokens a pa
     python bench/rerank_speed.py --threads 2 --reps 5
 
 Variants are timed interleaved (one pass of each, repeated) so background load hits all
-of them alike; the median pass counts. Also measures the machine's float32 GEMM rate
+of them alike, each after an untimed 0.1 s pause so that none runs while the previous
+one's threads still spin; the median pass counts. Also measures the machine's float32 GEMM rate
 (numpy, same threads) and the fraction of it each run reaches, and the rank agreement
 (Spearman) of every variant's scores with sentence-transformers'.
 """
@@ -31,6 +32,7 @@ import tempfile
 import time
 from pathlib import Path
 
+PAUSE_S = 0.1  # untimed, before each timed pass of a variant
 THREADS_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 DATA = Path(
     os.environ.get("BLENDRANK_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
@@ -313,6 +315,10 @@ def main() -> int:
             rhos[label] = spearman(scores, reference)
         for _ in range(args.reps):
             for label, rf in variants.items():
+                # untimed pause: ONNX Runtime's (and OpenMP's) threads spin for a while
+                # after a run and would take the cores from the next variant (measured:
+                # an OpenVINO cascade 70 -> 88 ms p50 right after an ORT one, 2 cores)
+                time.sleep(PAUSE_S)
                 start = time.perf_counter()
                 run(rf, query, texts)
                 timings[label].append(time.perf_counter() - start)
