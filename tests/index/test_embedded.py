@@ -332,14 +332,18 @@ def test_configure_ann_changes_the_search_expansion_in_one_commit(tmp_path: Path
     assert efs(Index.open(tmp_path / "idx")) == {64}  # stored, with the graphs unchanged
     assert other.refresh() and efs(other) == {64}  # another process's commit is picked up
     assert [h.id for h in index.search("restore a backup", top_k=3, mode="dense")] == before
+    index.configure_ann(exact_below=10**9)  # every search exact now, graphs kept
+    assert Index.open(tmp_path / "idx").ann_config.exact_below == 10**9
+    assert [h.id for h in index.search("restore a backup", top_k=3, mode="dense")] == before
 
 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
         ({}, "needs expansion_search or exact_below"),
-        ({"expansion_search": 0}, "expansion_search must be an integer >= 1, got 0"),
-        ({"expansion_search": True}, "expansion_search must be an integer >= 1"),
+        ({"expansion_search": 0}, "expansion_search must be an integer between 1 and 65,536"),
+        ({"expansion_search": True}, "expansion_search must be an integer between 1"),
+        ({"expansion_search": 2**64}, "expansion_search must be an integer between 1"),
         ({"exact_below": -1}, "exact_below must be an integer >= 0, got -1"),
         ({"expansion_search": 64.5}, "expansion_search must be an integer"),
     ],

@@ -25,7 +25,7 @@ class AnnConfig:
 
     connectivity: int = 16
     expansion_add: int = 128
-    # ef 512: recall@10 0.985 (0.973 with a 10% filter) at 3.5 ms p95 on 1M chunks, where
+    # ef 512: recall@10 0.985 (0.973 with a 10% filter) at 3.1 ms p95 on 1M chunks, where
     # 128 gave 0.894 (bench/hnsw_sweep.py, docs/benchmarks.md)
     expansion_search: int = 512
     dtype: str = "f16"

@@ -255,9 +255,11 @@ class Index:
     def _load_generation(self, manifest: Mapping[str, Any]) -> None:
         generation = int(manifest["generation"])
         folder = self._store.generation_dir(generation)
-        # another writer may have added or dropped a retriever since this index loaded
-        self._extras = _extras(manifest["settings"], self.analyzer)
-        self.ann_config = AnnConfig.from_option(manifest["settings"]["ann"])
+        # another writer may have added or dropped a retriever, or changed the HNSW
+        # settings, since this index loaded: both are taken from each generation (and kept
+        # only once it has loaded, so a failed refresh leaves the object as it was)
+        extras = _extras(manifest["settings"], self.analyzer)
+        ann_config = AnnConfig.from_option(manifest["settings"]["ann"])
         # pinned before the first read: from here on no commit removes this generation
         # (FileNotFoundError: one already did, and _newest loads the newer manifest)
         lease = self._store.lease(generation)
@@ -281,7 +283,7 @@ class Index:
         try:
             has_dense = self._embedder_config is not None
             segments = [
-                load_segment(folder, entry["name"], self.ann_config, has_dense, self._extras)
+                load_segment(folder, entry["name"], ann_config, has_dense, extras)
                 for entry in manifest["segments"]
             ]
         except FileNotFoundError:
@@ -295,6 +297,7 @@ class Index:
             zipfile.BadZipFile,
         ) as exc:
             raise _unreadable(folder, manifest, exc) from exc
+        self._extras, self.ann_config = extras, ann_config
         self._install(segments)
         self._lease = lease  # the previous lease goes with its last holder (a snapshot)
 
@@ -755,11 +758,12 @@ class Index:
         """Change how this index searches its HNSW graphs, in one commit, without
         rebuilding them; returns the new settings. ``expansion_search`` (ef) trades
         latency for recall (1M chunks, 2 cores: 128 gives recall@10 0.89, 512 gives 0.98 at
-        3.5 ms p95; docs/benchmarks.md, HNSW sweep); an index created before the default
-        became 512 keeps the 128 it was created with until this raises it. Searches whose
-        filter allows fewer than ``exact_below`` rows, and segments smaller than that, are
-        searched exactly. Connectivity, build expansion and storage type are fixed when a
-        graph is built.
+        3.1 ms p95; docs/benchmarks.md, HNSW sweep); an index created before the default
+        became 512 keeps the 128 it was created with until this raises it (at most
+        65,536). Searches whose filter allows fewer than ``exact_below`` rows are exact;
+        it also sets the size from which new and merged segments get a graph (existing
+        segments keep what they were built with until a merge). Connectivity, build
+        expansion and storage type are fixed when a graph is built.
 
         >>> import tempfile
         >>> index = Index.create(tempfile.mkdtemp() + "/kb", ann=True)
@@ -771,9 +775,15 @@ class Index:
         if not options:
             raise InvalidInputError("configure_ann needs expansion_search or exact_below")
         for key, value in options.items():
-            least = 1 if key == "expansion_search" else 0
-            if isinstance(value, bool) or not isinstance(value, int) or value < least:
-                raise InvalidInputError(f"{key} must be an integer >= {least}, got {value!r}")
+            least, most = (1, MAX_EXPANSION) if key == "expansion_search" else (0, None)
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int)
+                or value < least
+                or (most is not None and value > most)
+            ):
+                bound = f"between {least} and {most:,}" if most else f">= {least}"
+                raise InvalidInputError(f"{key} must be an integer {bound}, got {value!r}")
 
         def change(settings: dict[str, Any], tmp: Path) -> None:
             if settings.get("ann") is None:
@@ -1064,6 +1074,10 @@ def _manifest_generation(store: IndexStore) -> int | None:
     except (IndexFormatError, IndexNotFoundError, KeyError, ValueError):
         return None
 
+
+#: the largest HNSW search expansion configure_ann accepts (usearch takes more, but a
+#: search that wide is an exact search done slowly: use exact search instead)
+MAX_EXPANSION = 65_536
 
 _HOW_TO_ADD = (
     "add one with index.add_retriever(NAME) ('e5', 'bm42') or `blendrank index --retriever`"
